@@ -1,0 +1,3 @@
+"""disentanglement: disentangled representation learning with the reference metrics."""
+
+__version__ = "0.1.0"
