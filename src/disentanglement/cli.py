@@ -1,0 +1,108 @@
+"""`disentangle` — a thin command line over the library.  User mistakes: one line, exit code 2."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of usage + message
+        raise UserError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _train(args) -> int:
+    from . import config as cfg
+    from .runs import Run
+    from .train import summary, train
+
+    if args.list:
+        print(_listing())
+        return 0
+    if args.resume:
+        given = [flag for flag, v in (("--model", args.model), ("--dataset", args.dataset), ("--seed", args.seed),
+                                      ("--config", args.config), ("--out", args.out)) if v is not None]
+        if given or args.set:
+            raise UserError(f"--resume continues a run with its own config; drop {', '.join(given) or '--set'} "
+                            "(only --steps, to train longer, and --device may be given)")
+        config = Run(args.resume).read_config()
+        if args.steps is not None:
+            config = cfg.make_config({**config.to_dict(), "steps": args.steps})
+        out = args.resume
+    else:
+        values = cfg.load_yaml(args.config) if args.config else {}
+        for key in ("model", "dataset", "steps", "seed"):
+            if getattr(args, key) is not None:
+                values[key] = getattr(args, key)
+        config = cfg.make_config(values, args.set)
+        out = args.out or f"runs/{config.model}_{config.dataset}_seed{config.seed}"
+    result = train(config, out, device=args.device, progress=not args.no_progress)
+    print(summary(result, config))
+    return 0
+
+
+def _listing() -> str:
+    import dataclasses
+
+    from .config import Config
+    from .registry import DATASETS, PENALTIES
+
+    lines = ["models (--model NAME, parameters via --set penalty.KEY=VALUE):"]
+    for name, cls in PENALTIES.items():
+        params = ", ".join(f"{f.name}={f.default}" for f in dataclasses.fields(cls.Params))
+        lines.append(f"  {name:<12} {params}")
+    lines.append("datasets (--dataset NAME):")
+    for name, cls in DATASETS.items():
+        factors = ", ".join(f"{n}={s}" for n, s in zip(cls.factor_names, cls.factor_sizes))
+        lines.append(f"  {name:<12} {'x'.join(map(str, cls.observation_shape))}  factors: {factors}")
+    lines.append("training settings (--set KEY=VALUE):")
+    lines.append("  " + ", ".join(f"{f.name}={f.default}" for f in dataclasses.fields(Config)
+                                  if f.name not in ("model", "dataset", "penalty")))
+    return "\n".join(lines)
+
+
+def _datasets(args) -> int:
+    print(_listing().split("training settings")[0].split("datasets (--dataset NAME):\n")[1].rstrip())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="disentangle", description="Disentangled representation learning.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train a model into a run directory (resumes if it has a checkpoint)")
+    t.add_argument("--model", help="penalty / model name (see --list); default beta_vae")
+    t.add_argument("--dataset", help="dataset name (see --list); default dsprites")
+    t.add_argument("--steps", type=int, help="optimiser steps; default 3000")
+    t.add_argument("--seed", type=int, help="seed of weights, data and noise; default 0")
+    t.add_argument("--out", help="run directory; default runs/<model>_<dataset>_seed<seed>")
+    t.add_argument("--config", help="YAML file of config values (flags and --set override it)")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a setting, e.g. penalty.beta=4 or lr=3e-4 (repeatable)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
+    t.add_argument("--device", help="cpu, cuda or cuda:N; default cuda when available")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--list", action="store_true", help="list models, datasets and settings with defaults")
+    t.set_defaults(func=_train)
+
+    d = sub.add_parser("datasets", help="list the built-in datasets and their factors")
+    d.set_defaults(func=_datasets)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except UserError as err:
+        print(f"disentangle: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("disentangle: interrupted; the last checkpoint is kept — run the same command to resume",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""The training loop: plain PyTorch, atomic checkpoints, exact resume, a progress bar.
+
+Every source of randomness is a generator owned by the loop — numpy's for the
+data, a torch ``Generator`` for the reparameterisation noise — and all of them
+are in each checkpoint, so on CPU a run killed at any moment and resumed ends
+with weights bit-identical to an uninterrupted run with the same seed.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .config import Config
+from .errors import UserError
+from .models import build_model
+from .registry import DATASETS
+from .runs import Run
+from .viz import save_traversal
+
+
+@dataclass
+class Result:
+    run: Run
+    step: int
+    logs: dict[str, float]
+    seconds: float
+    figure: Path | None
+
+
+def pick_device(name: str | None) -> torch.device:
+    if name is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"unknown device {name!r}; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
+    return device
+
+
+def make_optimizers(model, config: Config) -> dict[str, torch.optim.Optimizer]:
+    """'main' for everything but the auxiliary components, one more per auxiliary (its own settings)."""
+    aux = model.auxiliaries()
+    aux_ids = {id(p) for m in aux.values() for p in m.parameters()}
+    main = [p for p in model.parameters() if id(p) not in aux_ids]
+    opts = {"main": torch.optim.Adam(main, lr=config.lr, betas=(config.adam_beta1, config.adam_beta2))}
+    for name, module in aux.items():
+        opts[name] = module.aux_optimizer(module.parameters())
+    return opts
+
+
+def train(config: Config, out: str | Path, *, device: str | None = None, progress: bool = True,
+          figures: bool = True) -> Result:
+    """Train ``config`` into the run directory ``out``, continuing from its checkpoint if it has one."""
+    run = Run(out)
+    run.create(config)
+    dev = pick_device(device)
+    state = run.load_checkpoint()  # on the CPU; load_state_dict moves it
+    if state is not None and state["step"] > config.steps:
+        raise UserError(f"{run.path} is already at step {state['step']} > steps={config.steps}; "
+                        f"pass --steps {state['step']} or more")
+
+    dataset = DATASETS[config.dataset]()
+    torch.manual_seed(config.seed)                      # weight initialisation
+    model = build_model(config, dataset).to(dev)
+    opts = make_optimizers(model, config)
+    rng = np.random.default_rng(config.seed)            # data
+    noise = torch.Generator(device=dev).manual_seed(config.seed)  # reparameterisation eps
+    step = 0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        for name, opt in opts.items():
+            opt.load_state_dict(state["optimizers"][name])
+        rng.bit_generator.state = state["rng"]["numpy"]
+        noise.set_state(state["rng"]["torch"])
+        step = state["step"]
+        run.truncate_log(step)
+
+    def checkpoint():
+        run.save_checkpoint({
+            "step": step, "model": model.state_dict(),
+            "optimizers": {name: opt.state_dict() for name, opt in opts.items()},
+            "rng": {"numpy": rng.bit_generator.state, "torch": noise.get_state()},
+            "config": config.to_dict(),
+        })
+
+    bar = tqdm(total=config.steps, initial=step, disable=not progress, desc=f"{config.model} on {config.dataset}",
+               unit="step", dynamic_ncols=True, file=sys.stderr)
+    logs: dict[str, float] = {}
+    start, start_step = time.perf_counter(), step
+    model.train()
+    while step < config.steps:
+        factors = dataset.sample_factors(config.batch_size, rng)                 # (B, K)
+        x = torch.from_numpy(dataset.images(factors)).to(dev, non_blocking=True)  # (B, C, H, W)
+        loss, out, q = model(x, step, noise)
+        opts["main"].zero_grad(set_to_none=True)
+        loss.backward()
+        opts["main"].step()
+        for name, module in model.auxiliaries().items():
+            aux_loss, aux_logs = module.aux_loss(q)
+            opts[name].zero_grad(set_to_none=True)
+            aux_loss.backward()
+            opts[name].step()
+            out.update(aux_logs)
+        step += 1
+        bar.update(1)
+        if step % config.log_every == 0 or step == config.steps:
+            logs = {k: float(v.detach()) for k, v in out.items()}
+            run.append_log({"step": step, **logs, "time": round(time.perf_counter() - start, 3)})
+            bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items()}, refresh=False)
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            checkpoint()
+    bar.close()
+    seconds = time.perf_counter() - start
+
+    figure = None
+    if figures:
+        model.eval()
+        anchor = np.asarray(dataset.factor_sizes)[None] // 2                    # the middle of the factor grid
+        image = torch.from_numpy(dataset.images(anchor)[0]).to(dev)
+        figure = save_traversal(model, image, run.figures / "traversal.png")
+    if not logs:  # nothing left to train: report the last logged values
+        logs = {k: v for k, v in (run.read_log() or [{}])[-1].items() if k not in ("step", "time")}
+    return Result(run=run, step=step, logs=logs, seconds=seconds if step > start_step else 0.0, figure=figure)
+
+
+def summary(result: Result, config: Config) -> str:
+    """The one-line summary printed at the end of `disentangle train`."""
+    values = " ".join(f"{k} {v:.4g}" for k, v in result.logs.items())
+    figure = f", traversal {result.figure}" if result.figure else ""
+    return (f"{config.model} on {config.dataset}: step {result.step}/{config.steps} in {result.seconds:.0f}s | "
+            f"{values} | run {result.run.path}{figure}")
