@@ -59,9 +59,9 @@ def make_optimizers(model, config: Config) -> dict[str, torch.optim.Optimizer]:
 def train(config: Config, out: str | Path, *, device: str | None = None, progress: bool = True,
           figures: bool = True) -> Result:
     """Train ``config`` into the run directory ``out``, continuing from its checkpoint if it has one."""
+    dev = pick_device(device)
     run = Run(out)
     run.create(config)
-    dev = pick_device(device)
     state = run.load_checkpoint()  # on the CPU; load_state_dict moves it
     if state is not None and state["step"] > config.steps:
         raise UserError(f"{run.path} is already at step {state['step']} > steps={config.steps}; "
