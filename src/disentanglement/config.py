@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,10 @@ RESUMABLE_FIELDS = ("steps",)
 
 def _convert(value: Any, kind: type, key: str) -> Any:
     """Convert a string (from --set) or YAML value to ``kind``; one-line error otherwise."""
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):   # Optional[X]: "none" or an X
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            return None
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
     try:
         if kind is bool:
             if isinstance(value, str):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .data import DSprites, Squares
-from .penalties import BetaVAE
+from .penalties import DIPVAE, AnnealedVAE, BetaTCVAE, BetaVAE, FactorVAE
 
 DATASETS = {
     "dsprites": DSprites,
@@ -11,7 +11,11 @@ DATASETS = {
 
 # --model NAME: a VAE with this penalty
 PENALTIES = {
-    "beta_vae": BetaVAE,
+    "beta_vae": BetaVAE,            # Higgins et al. 2017 (beta = 1: the plain VAE)
+    "annealed_vae": AnnealedVAE,    # Burgess et al. 2018
+    "beta_tcvae": BetaTCVAE,        # Chen et al. 2018
+    "factor_vae": FactorVAE,        # Kim & Mnih 2018
+    "dip_vae": DIPVAE,              # Kumar et al. 2018 (type i / ii)
 }
 
 MODELS = tuple(PENALTIES)

@@ -9,7 +9,7 @@ def build_model(config, dataset) -> VAE:
     from ..registry import PENALTIES
 
     encoder, decoder = build_vae_nets(config.net, dataset.observation_shape, config.latent_dim)
-    penalty = PENALTIES[config.model](config.penalty)
+    penalty = PENALTIES[config.model](config.penalty, dataset_size=len(dataset), latent_dim=config.latent_dim)
     return VAE(encoder, decoder, penalty, config.reconstruction)
 
 

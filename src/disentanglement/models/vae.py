@@ -52,7 +52,7 @@ class VAE(nn.Module):
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
         z = mu + torch.exp(0.5 * logvar) * eps                                  # (B, D)
         recon = reconstruction_loss(self.decoder(z), x, self.reconstruction)
-        q = Posterior(mu=mu, logvar=logvar, z=z, step=step)
+        q = Posterior(mu=mu, logvar=logvar, z=z, step=step, generator=generator)
         penalty, logs = self.penalty(q)
         loss = recon + penalty
         return loss, {"loss": loss, "recon": recon, **logs}, q

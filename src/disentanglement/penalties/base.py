@@ -2,8 +2,9 @@
 
 A penalty never runs the encoder, the decoder or the reconstruction loss.  A
 penalty with a network of its own (FactorVAE's discriminator) also defines
-``aux_loss(q) -> (loss, logs)`` and ``aux_optimizer(params)``; the trainer sees
-those and adds a second optimiser, whatever the penalty is called.
+``aux_loss(q) -> (loss, logs)`` (detaching what it takes from ``q``) and
+``aux_optimizer(params)``; the trainer sees those and adds a second optimiser,
+whatever the penalty is called.
 """
 from __future__ import annotations
 
@@ -16,13 +17,18 @@ from torch import nn
 
 @dataclass
 class Posterior:
-    """q(z|x) of one batch: ``mu``, ``logvar``, ``z`` (B, D); ``step``; optional ``factors`` (B, K)."""
+    """q(z|x) of one batch: ``mu``, ``logvar``, ``z`` (B, D); ``step``; optional ``factors`` (B, K).
+
+    ``generator`` is the trainer's noise generator: a penalty that samples (a
+    permutation, say) draws from it, so a resumed run repeats it exactly.
+    """
 
     mu: torch.Tensor
     logvar: torch.Tensor
     z: torch.Tensor
     step: int
     factors: Optional[torch.Tensor] = None
+    generator: Optional[torch.Generator] = None
 
 
 @dataclass(frozen=True)
@@ -46,9 +52,11 @@ class Penalty(nn.Module):
 
     Params = Params
 
-    def __init__(self, params: Params | None = None):
+    def __init__(self, params: Params | None = None, *, dataset_size: int | None = None, latent_dim: int = 10):
         super().__init__()
         self.params = params if params is not None else self.Params()
+        self.dataset_size = dataset_size  # N, for estimators of the aggregate posterior q(z)
+        self.latent_dim = latent_dim      # D, for penalties with a network of their own
 
     def forward(self, q: Posterior) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:  # pragma: no cover
         raise NotImplementedError
