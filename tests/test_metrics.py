@@ -1,0 +1,132 @@
+"""Properties of the metrics (perfect high, noise low, invariances) and loud failures on bad input."""
+import numpy as np
+import pytest
+
+from disentanglement import metrics
+
+SIZES = [4, 5, 3]
+
+
+def _data(n, seed=0, noise=0.05):
+    rs = np.random.RandomState(seed)
+    f = np.stack([rs.randint(s, size=n) for s in SIZES], axis=1)
+    return f / (np.array(SIZES) - 1.0) + noise * rs.randn(n, 3), f
+
+
+@pytest.fixture(scope="module")
+def perfect():
+    (z, f), (zt, ft) = _data(600), _data(300, seed=1)
+    return z, f, zt, ft
+
+
+def _suite(z, f, zt, ft):
+    return {**metrics.mig(z, f), **metrics.sap(z, f, zt, ft), **metrics.dci(z, f, zt, ft),
+            **metrics.modularity_explicitness(z, f, zt, ft), **metrics.irs(z, f)}
+
+
+def test_perfect_codes_score_high(perfect):
+    s = _suite(*perfect)
+    for key in ["mig", "dci.disentanglement", "dci.completeness", "modularity", "explicitness_test"]:
+        assert s[key] >= 0.9, key
+
+
+def test_noise_and_duplicated_codes_score_low(perfect):
+    z, f, zt, ft = perfect
+    rs = np.random.RandomState(3)
+    noise = _suite(rs.randn(600, 3), f, rs.randn(300, 3), ft)
+    for key in ["mig", "sap", "dci.disentanglement", "dci.completeness"]:
+        assert noise[key] <= 0.2, key
+    dup, dup_t = np.repeat(z[:, :1], 3, axis=1), np.repeat(zt[:, :1], 3, axis=1)
+    assert metrics.mig(dup, f)["mig"] <= 0.1
+    assert metrics.dci(dup, f, dup_t, ft)["dci.completeness"] <= 0.5
+
+
+def test_permuting_code_dims_changes_nothing(perfect):
+    z, f, zt, ft = perfect
+    p = [2, 0, 1]
+    a, b = _suite(z, f, zt, ft), _suite(z[:, p], f, zt[:, p], ft)
+    for key in a:
+        tol = 2e-3 if key.startswith("dci") else 1e-9
+        assert b[key] == pytest.approx(a[key], abs=tol), key
+
+
+def test_rescaling_codes_changes_mig_and_dci_not(perfect):
+    z, f, zt, ft = perfect
+    scale = np.array([3.0, 0.5, 10.0])
+    assert metrics.mig(z * scale, f)["mig"] == pytest.approx(metrics.mig(z, f)["mig"], abs=1e-12)
+    a, b = metrics.dci(z, f, zt, ft), metrics.dci(z * scale, f, zt * scale, ft)
+    assert b["dci.disentanglement"] == pytest.approx(a["dci.disentanglement"], abs=2e-3)
+
+
+def test_unsupervised_independent_codes_near_zero():
+    s = metrics.unsupervised(np.random.RandomState(0).randn(2000, 4))
+    assert abs(s["gaussian_total_correlation"]) < 0.01
+    assert s["gaussian_wasserstein_correlation_norm"] < 0.01
+
+
+def test_quirks_are_reported_with_corrections(perfect):
+    z, f, _, _ = perfect
+    s = metrics.irs(z, f)
+    assert s["irs.num_active_dims"] == pytest.approx(z.sum())  # the reference's bug, kept
+    assert s["irs.num_active_dims_corrected"] == 3
+
+
+@pytest.mark.parametrize("fn", ["mig", "irs", "unsupervised", "sap", "dci", "modularity_explicitness"])
+def test_nan_codes_raise(perfect, fn):
+    z, f, zt, ft = perfect
+    bad = z.copy()
+    bad[5, 1] = np.nan
+    args = {"mig": (bad, f), "irs": (bad, f), "unsupervised": (bad,)}.get(fn, (bad, f, zt, ft))
+    with pytest.raises(ValueError, match="NaN"):
+        getattr(metrics, fn)(*args)
+
+
+def test_bad_inputs_raise_one_line_errors(perfect):
+    z, f, zt, ft = perfect
+    cases = [
+        (lambda: metrics.mig(z[:-1], f), "same samples"),
+        (lambda: metrics.mig(z, f + 0.5), "integer"),
+        (lambda: metrics.mig(z[:, :1], f), "at least 2"),
+        (lambda: metrics.mig(z, np.c_[f, np.zeros(len(f), int)]), "single value"),
+        (lambda: metrics.sap(z, f, zt[:, :2], ft), "dims"),
+        (lambda: metrics.modularity_explicitness(np.c_[z, np.ones(len(z))], f,
+                                                 np.c_[zt, np.ones(len(zt))], ft), "constant"),
+        (lambda: metrics.unsupervised(z[:, :1]), "at least 2"),
+        (lambda: metrics.beta_vae_score(None, None, random_state=1.5), "random_state"),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError, match=message) as err:
+            call()
+        assert "\n" not in str(err.value)
+
+
+class _Toy:
+    factor_sizes = [3, 4]
+
+    def sample_factors(self, n, rs):
+        return np.stack([rs.randint(s, size=n) for s in self.factor_sizes], axis=1)
+
+    def images(self, factors):
+        return (factors / 3.0)[:, None, None, :].astype(np.float32)
+
+
+def _encode(images):
+    x = images.reshape(len(images), -1)
+    return np.c_[x, 0.5 * x[:, :1] + x[:, 1:]]
+
+
+def test_sampler_metrics_perfect_and_seeded():
+    kw = dict(batch_size=16, num_train=200, num_eval=100)
+    a = metrics.beta_vae_score(_Toy(), _encode, random_state=0, **kw)
+    b = metrics.beta_vae_score(_Toy(), _encode, random_state=np.random.RandomState(0), **kw)
+    assert a == b and a["beta_vae.eval_accuracy"] >= 0.9
+    s = metrics.factor_vae_score(_Toy(), _encode, random_state=0, num_variance_estimate=300, **kw)
+    assert s["factor_vae.num_active_dims"] == 3 and s["factor_vae.num_active_dims_corrected"] == 3
+
+
+def test_evaluate_returns_every_key():
+    keys = set(metrics.evaluate(_Toy(), _encode, metrics=["mig", "irs", "unsupervised"], progress=False,
+                                num_train=300, num_test=100))
+    assert keys >= {"mig", "irs", "irs.num_active_dims", "mutual_info_score"}
+    with pytest.raises(ValueError, match="unknown"):
+        metrics.evaluate(_Toy(), _encode, metrics=["nope"])
