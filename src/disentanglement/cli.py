@@ -67,6 +67,27 @@ def _datasets(args) -> int:
     return 0
 
 
+def _evaluate(args) -> int:
+    from .evaluate import evaluate_run, parse_metrics, table
+    from .train import pick_device
+
+    record = evaluate_run(args.run, metrics=parse_metrics(args.metrics), random_state=args.seed,
+                          device=str(pick_device(args.device)), progress=not args.no_progress)
+    print(table(record["metrics"]))
+    print(f"wrote {args.run}/metrics.json (step {record['step']}, random_state {args.seed}, {record['seconds']:.0f}s)")
+    return 0
+
+
+def _score(args) -> int:
+    import json
+
+    from .evaluate import parse_metrics, score_file, table
+
+    scores = score_file(args.file, parse_metrics(args.metrics) if args.metrics else None)
+    print(json.dumps(scores, indent=2) if args.json else table(scores))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="disentangle", description="Disentangled representation learning.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -85,6 +106,20 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--list", action="store_true", help="list models, datasets and settings with defaults")
     t.set_defaults(func=_train)
+
+    e = sub.add_parser("evaluate", help="score a run with the study's metric suite; writes RUN/metrics.json")
+    e.add_argument("run", metavar="RUN_DIR")
+    e.add_argument("--metrics", help="comma-separated subset, e.g. mig,dci (default: all)")
+    e.add_argument("--seed", type=int, default=0, help="random_state of the metrics (study: 0)")
+    e.add_argument("--device", help="cpu, cuda or cuda:N; default cuda when available")
+    e.add_argument("--no-progress", action="store_true")
+    e.set_defaults(func=_evaluate)
+
+    s = sub.add_parser("score", help="score codes from any framework: FILE.npz with codes, factors[, codes_test, factors_test]")
+    s.add_argument("file", metavar="FILE.npz")
+    s.add_argument("--metrics", help="comma-separated subset of mig,irs,unsupervised,sap,dci,modularity_explicitness")
+    s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    s.set_defaults(func=_score)
 
     d = sub.add_parser("datasets", help="list the built-in datasets and their factors")
     d.set_defaults(func=_datasets)

@@ -119,3 +119,19 @@ def atomic_save(obj: Any, path: Path) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     _atomic(Path(path), lambda fh: fh.write(text.encode()))
+
+
+def load_trained(path: str | Path, device: str | torch.device = "cpu"):
+    """(config, dataset, model in eval mode, step) of a run directory with a checkpoint."""
+    from .models import build_model
+    from .registry import DATASETS
+
+    run = Run(path)
+    config = run.read_config()
+    state = run.load_checkpoint()
+    if state is None:
+        raise UserError(f"{run.path} has no checkpoint.pt yet; train it first with `disentangle train --resume {run.path}`")
+    dataset = DATASETS[config.dataset]()
+    model = build_model(config, dataset)
+    model.load_state_dict(state["model"])
+    return config, dataset, model.to(device).eval(), int(state["step"])

@@ -1,0 +1,94 @@
+"""Score representations: a run directory (`disentangle evaluate`) or codes from any framework
+(`disentangle score FILE.npz`).  Both print a table; the first writes ``metrics.json``."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import metrics as M
+from .errors import UserError
+from .runs import Run, atomic_write_text, load_trained
+
+
+def mean_encoder(model, device, batch: int = 512):
+    """images (n, C, H, W) -> encoder means (n, D) numpy: the representation of the study."""
+    @torch.no_grad()
+    def encode(images: np.ndarray) -> np.ndarray:
+        out = [model.encode(torch.from_numpy(np.ascontiguousarray(images[i:i + batch])).to(device))[0]
+               for i in range(0, len(images), batch)]
+        return torch.cat(out).float().cpu().numpy()
+    return encode
+
+
+def parse_metrics(names: str | None) -> list[str]:
+    if not names:
+        return list(M.METRICS)
+    chosen = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in chosen if n not in M.METRICS]
+    if unknown or not chosen:
+        raise UserError(f"unknown metric {unknown[0] if unknown else names!r}; choose from: {', '.join(M.METRICS)}")
+    return chosen
+
+
+def evaluate_run(path: str | Path, *, metrics: list[str] | None = None, random_state: int = 0,
+                 device: str = "cpu", progress: bool = True) -> dict:
+    """Run the study's metric suite on a trained run; write and return ``metrics.json``'s content."""
+    config, dataset, model, step = load_trained(path, device)
+    names = metrics or list(M.METRICS)
+    start = time.perf_counter()
+    scores = M.evaluate(dataset, mean_encoder(model, device), random_state=random_state, metrics=names,
+                        progress=progress)
+    record = {"metrics": scores, "random_state": random_state, "requested": names, "step": step,
+              "representation": "encoder mean", "settings": "disentanglement_lib study defaults",
+              "seconds": round(time.perf_counter() - start, 2)}
+    atomic_write_text(Run(path).metrics_path, json.dumps(record, indent=2) + "\n")
+    return record
+
+
+CODE_METRICS = ("mig", "irs", "unsupervised")                  # need codes and factors
+SPLIT_METRICS = ("sap", "dci", "modularity_explicitness")      # also need a test split
+
+
+def score_file(path: str | Path, metrics: list[str] | None = None) -> dict:
+    """Score ``codes`` / ``factors`` (and optional ``codes_test`` / ``factors_test``) from an .npz file."""
+    try:
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise UserError(f"{path} does not exist") from None
+    except (ValueError, OSError) as err:
+        raise UserError(f"{path} is not a readable .npz file ({err})") from None
+    missing = [k for k in ("codes", "factors") if k not in data.files]
+    if missing:
+        raise UserError(f"{path} lacks {', '.join(missing)}; save it with np.savez(path, codes=(N, D) floats, "
+                        f"factors=(N, K) integers[, codes_test=..., factors_test=...]); it has: {', '.join(data.files)}")
+    has_test = "codes_test" in data.files and "factors_test" in data.files
+    names = [m for m in (metrics or CODE_METRICS + SPLIT_METRICS) if m in CODE_METRICS + SPLIT_METRICS]
+    if metrics and (set(metrics) - set(names)):
+        raise UserError(f"{', '.join(sorted(set(metrics) - set(names)))} need a dataset to sample from; "
+                        f"from a file choose among: {', '.join(CODE_METRICS + SPLIT_METRICS)}")
+    if metrics and not has_test and set(names) & set(SPLIT_METRICS):
+        raise UserError(f"{', '.join(sorted(set(names) & set(SPLIT_METRICS)))} need codes_test and factors_test in {path}")
+    codes, factors = data["codes"], data["factors"]
+    out: dict = {}
+    try:
+        for name in names:
+            if name in SPLIT_METRICS:
+                if has_test:
+                    out.update(getattr(M, name)(codes, factors, data["codes_test"], data["factors_test"]))
+            elif name == "unsupervised":
+                out.update(M.unsupervised(codes))
+            else:
+                out.update(getattr(M, name)(codes, factors))
+    except ValueError as err:  # the metrics' one-line input checks
+        raise UserError(f"{path}: {err}") from None
+    return out
+
+
+def table(scores: dict) -> str:
+    width = max(map(len, scores), default=0)
+    return "\n".join(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}"
+                     for k, v in scores.items())
