@@ -31,6 +31,15 @@ def _fails(capsys, argv, *needles):
     (["train", "--set", "net=resnet"], ["unknown net 'resnet'", "conv64"]),
     (["train", "--device", "tpu"], ["unknown device"]),
     (["frobnicate"], ["invalid choice"]),
+    (["train", "--model", "beta_tcvae", "--set", "penalty.estimator=exact"], ["penalty.estimator 'exact'", "mws, mss"]),
+    (["train", "--model", "beta_tcvae", "--set", "penalty.beta=-2"], ["penalty.beta must be >= 0"]),
+    (["train", "--model", "annealed_vae", "--set", "penalty.c_max=lots"], ["penalty.c_max must be a finite float"]),
+    (["train", "--model", "annealed_vae", "--set", "penalty.iterations=0"], ["penalty.iterations must be a positive"]),
+    (["train", "--model", "factor_vae", "--set", "penalty.gamma=-1"], ["penalty.gamma must be >= 0"]),
+    (["train", "--model", "factor_vae", "--set", "penalty.disc_beta1=1.5"], ["penalty.disc_beta1 must lie in [0, 1)"]),
+    (["train", "--model", "dip_vae", "--set", "penalty.type=iii"], ["penalty.type 'iii'", "i, ii"]),
+    (["train", "--model", "dip_vae", "--set", "penalty.lambda_d=-1"], ["penalty.lambda_d must be >= 0"]),
+    (["train", "--model", "dip_vae", "--set", "penalty.lambda_od=nan"], ["penalty.lambda_od must be a finite float"]),
 ])
 def test_bad_input_one_line_exit_2(capsys, tmp_path, argv, needles):
     _fails(capsys, argv + ["--out", str(tmp_path / "r")] if argv[0] == "train" else argv, *needles)
