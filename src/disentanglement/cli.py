@@ -42,28 +42,34 @@ def _train(args) -> int:
     return 0
 
 
+def _datasets_listing() -> list[str]:
+    from .registry import DATASETS
+
+    lines = []
+    for name, cls in DATASETS.items():
+        factors = ", ".join(f"{n}={s}" for n, s in zip(cls.factor_names, cls.factor_sizes))
+        lines.append(f"  {name:<12} {'x'.join(map(str, cls.observation_shape))}  factors: {factors}")
+    return lines
+
+
 def _listing() -> str:
     import dataclasses
 
     from .config import Config
-    from .registry import DATASETS, PENALTIES
+    from .registry import PENALTIES
 
     lines = ["models (--model NAME, parameters via --set penalty.KEY=VALUE):"]
     for name, cls in PENALTIES.items():
         params = ", ".join(f"{f.name}={f.default}" for f in dataclasses.fields(cls.Params))
         lines.append(f"  {name:<12} {params}")
-    lines.append("datasets (--dataset NAME):")
-    for name, cls in DATASETS.items():
-        factors = ", ".join(f"{n}={s}" for n, s in zip(cls.factor_names, cls.factor_sizes))
-        lines.append(f"  {name:<12} {'x'.join(map(str, cls.observation_shape))}  factors: {factors}")
-    lines.append("training settings (--set KEY=VALUE):")
+    lines += ["datasets (--dataset NAME):", *_datasets_listing(), "training settings (--set KEY=VALUE):"]
     lines.append("  " + ", ".join(f"{f.name}={f.default}" for f in dataclasses.fields(Config)
                                   if f.name not in ("model", "dataset", "penalty")))
     return "\n".join(lines)
 
 
 def _datasets(args) -> int:
-    print(_listing().split("training settings")[0].split("datasets (--dataset NAME):\n")[1].rstrip())
+    print("\n".join(_datasets_listing()))
     return 0
 
 
