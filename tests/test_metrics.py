@@ -58,6 +58,10 @@ def test_rescaling_codes_changes_mig_and_dci_not(perfect):
     assert b["dci.disentanglement"] == pytest.approx(a["dci.disentanglement"], abs=2e-3)
 
 
+def test_dci_in_processes_equals_in_process(perfect):
+    assert metrics.dci(*perfect, n_jobs=2) == metrics.dci(*perfect, n_jobs=1)
+
+
 def test_unsupervised_independent_codes_near_zero():
     s = metrics.unsupervised(np.random.RandomState(0).randn(2000, 4))
     assert abs(s["gaussian_total_correlation"]) < 0.01

@@ -9,11 +9,13 @@ sample cut off by either of two features) are broken at random, as sklearn's
 random feature order does (with a fixed seed here, so results repeat).  Fast
 because each feature is sorted once, each node keeps its samples sorted by
 stable partitioning, and the search over all thresholds of all features is
-one cumulative sum.
+one cumulative sum (torch's, single-threaded: the same sequential float64 sums
+as numpy's, about twice as fast).
 """
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 _EPS = np.finfo(np.float64).eps
 _TIE = np.float32(1e-7)  # sklearn's FEATURE_THRESHOLD, added in float32
@@ -71,7 +73,8 @@ def _grow(data, r, key):
     for level in range(3):
         side = np.zeros(n_samples, dtype=bool)  # True: goes right
         f_lvl, t_lvl, cuts = np.zeros(len(segs), np.int64), np.full(len(segs), np.inf), []
-        cs = np.cumsum(r.take(perm), axis=1)  # (D, N) prefix sums in node-sorted order
+        cs = r.take(perm)  # (D, N) residuals in node-sorted order ...
+        torch.from_numpy(cs).cumsum_(1)  # ... and their prefix sums, in place
         sq = np.bincount(leaf, r2, len(segs))  # per node sum of squares
         for j, (s, e, alive) in enumerate(segs):
             cut, split = e, None
@@ -112,6 +115,15 @@ def _apply(feats, thrs, x32):
 
 def fit_predict(x, y, x_eval=(), *, n_estimators=100, learning_rate=0.1, seed=0):
     """Fit on x (N, D), labels y (N,); return importances (D,) and predicted labels [train, *x_eval]."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # rows of 10^4 values: threads only add overhead
+    try:
+        return _fit_predict(x, y, x_eval, n_estimators, learning_rate, seed)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit_predict(x, y, x_eval, n_estimators, learning_rate, seed):
     classes, yi = np.unique(y, return_inverse=True)
     n_classes, (n_samples, n_features) = len(classes), x.shape
     data = _Data(x)
