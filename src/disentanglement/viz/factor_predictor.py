@@ -1,0 +1,124 @@
+"""A small factor predictor: images -> a class distribution per factor, trained on the dataset's own images.
+
+It reads the factors of decoded images for the traversal score.  Its reading of factor k is the expected
+class under the predicted distribution, divided by (size_k - 1): a value in [0, 1] that moves continuously.
+Trained in a few hundred Adam steps on fresh samples; cached in the run directory under a key of the
+dataset and training settings, so a stale cache (other dataset, other settings) is retrained, not reused.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+VERSION = 2  # bump when the architecture or training changes: invalidates every cache
+
+
+class FactorPredictor(nn.Module):
+    """x (B, C, H, W) -> logits (B, sum_k size_k): a tiny conv net for 64x64 images, else an MLP."""
+
+    def __init__(self, observation_shape: tuple[int, int, int], factor_sizes: tuple[int, ...]):
+        super().__init__()
+        channels, height, width = observation_shape
+        self.factor_sizes = tuple(int(s) for s in factor_sizes)
+        if (height, width) == (64, 64):
+            self.body = nn.Sequential(
+                nn.Conv2d(channels, 16, 4, 2, 1), nn.ReLU(),          # (B, 16, 32, 32)
+                nn.Conv2d(16, 32, 4, 2, 1), nn.ReLU(),                # (B, 32, 16, 16)
+                nn.Conv2d(32, 32, 4, 2, 1), nn.ReLU(),                # (B, 32, 8, 8)
+                nn.Flatten(), nn.Linear(32 * 8 * 8, 256), nn.ReLU(),  # (B, 256)
+            )
+        else:
+            self.body = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(observation_shape), 256), nn.ReLU(),
+                                      nn.Linear(256, 256), nn.ReLU())
+        self.head = nn.Linear(256, sum(self.factor_sizes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))                                # (B, sum_k size_k)
+
+    @torch.no_grad()
+    def readout(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, C, H, W) -> (B, K) expected class of each factor, scaled to [0, 1]."""
+        out = []
+        for logits, size in zip(self(x).split(self.factor_sizes, dim=1), self.factor_sizes):
+            classes = torch.arange(size, dtype=logits.dtype, device=logits.device)
+            out.append(logits.softmax(1) @ classes / max(size - 1, 1))  # (B,)
+        return torch.stack(out, 1)
+
+    @torch.no_grad()
+    def classes(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, C, H, W) -> (B, K) most likely class of each factor."""
+        return torch.stack([l.argmax(1) for l in self(x).split(self.factor_sizes, dim=1)], 1)
+
+
+def _loss(model: FactorPredictor, x: torch.Tensor, factors: torch.Tensor) -> torch.Tensor:
+    logits = model(x).split(model.factor_sizes, dim=1)
+    return sum(F.cross_entropy(l, factors[:, k], label_smoothing=0.1) for k, l in enumerate(logits))
+
+
+def soften(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """Blur the second half of a batch (Gaussian, sigma ~ U(0, 1.5) px) and scale its contrast by U(0.5, 1):
+    decoders output soft images, and the predictor must read those as calmly as the crisp originals."""
+    sigma, gain = rng.uniform(0.05, 1.5), rng.uniform(0.5, 1.0)
+    t = torch.arange(-3, 4, dtype=x.dtype, device=x.device)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    k = k / k.sum()                                                    # (7,)
+    half = x[len(x) // 2:]                                             # (B/2, C, H, W)
+    c = half.shape[1]
+    half = F.conv2d(half, k.view(1, 1, 1, 7).repeat(c, 1, 1, 1), padding=(0, 3), groups=c)
+    half = F.conv2d(half, k.view(1, 1, 7, 1).repeat(c, 1, 1, 1), padding=(3, 0), groups=c)
+    return torch.cat([x[:len(x) // 2], gain * half])
+
+
+def train_factor_predictor(dataset, *, steps: int = 400, batch: int = 64, lr: float = 2e-3, seed: int = 0,
+                           device: str | torch.device = "cpu") -> tuple[FactorPredictor, list[float]]:
+    """Train on fresh samples of ``dataset``; returns (model in eval mode, held-out accuracy per factor)."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = FactorPredictor(dataset.observation_shape, dataset.factor_sizes).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    for step in range(steps):
+        images, factors = dataset.sample(batch, rng)                  # (B, C, H, W), (B, K)
+        x = soften(torch.from_numpy(images).to(device), rng)
+        loss = _loss(model, x, torch.from_numpy(factors).to(device))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    model.eval()
+    images, factors = dataset.sample(512, np.random.default_rng(seed + 1))
+    predicted = model.classes(torch.from_numpy(images).to(device)).cpu().numpy()
+    return model, [float(a) for a in (predicted == factors).mean(0)]
+
+
+def cache_key(dataset, **settings) -> str:
+    """A hash of what determines the predictor: the dataset's name, factors and shape, and the settings."""
+    spec = {"version": VERSION, "dataset": type(dataset).__name__, "name": dataset.name,
+            "factors": list(dataset.factor_names), "sizes": list(dataset.factor_sizes),
+            "shape": list(dataset.observation_shape), **settings}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_or_train(dataset, path: str | Path, *, steps: int = 400, seed: int = 0,
+                  device: str | torch.device = "cpu") -> tuple[FactorPredictor, list[float]]:
+    """The predictor cached at ``path`` if its key matches, else a freshly trained one (then cached)."""
+    from ..runs import atomic_save
+
+    path, key = Path(path), cache_key(dataset, steps=steps, seed=seed)
+    if path.exists():
+        try:
+            state = torch.load(path, map_location=device, weights_only=True)
+            if state.get("key") == key:
+                model = FactorPredictor(dataset.observation_shape, dataset.factor_sizes).to(device)
+                model.load_state_dict(state["model"])
+                return model.eval(), list(state["accuracy"])
+        except Exception:  # a damaged cache is only a cache: retrain below
+            pass
+    model, accuracy = train_factor_predictor(dataset, steps=steps, seed=seed, device=device)
+    atomic_save({"key": key, "model": model.state_dict(), "accuracy": accuracy}, path)
+    return model, accuracy

@@ -1,0 +1,81 @@
+"""Plots of a run (matplotlib, Agg, no pyplot state): KL per latent, training curves, the effect heat map."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+
+def _save(fig: Figure, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    return path
+
+
+def kl_bars(kl: np.ndarray, path: str | Path, *, order: Sequence[int] | None = None, active: float = 0.01) -> Path:
+    """Bar chart of the mean KL (nats) of each latent, in ``order``; latents above ``active`` in colour."""
+    kl = np.asarray(kl, dtype=float)
+    order = list(range(len(kl))) if order is None else list(order)
+    fig = Figure(figsize=(max(4.0, 0.45 * len(kl) + 1.5), 3.2))
+    ax = fig.add_subplot()
+    colours = ["tab:blue" if kl[d] > active else "lightgray" for d in order]
+    ax.bar(range(len(order)), kl[order], color=colours)
+    ax.set_xticks(range(len(order)), [f"z{d}" for d in order])
+    ax.set_xlabel("latent (most informative first)")
+    ax.set_ylabel("KL(q(z_d|x) || p(z_d)) [nats]")
+    ax.set_title(f"KL per latent: {int((kl > active).sum())} of {len(kl)} active (> {active:g} nats)")
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def training_curves(records: list[dict], path: str | Path) -> Path:
+    """One panel per logged quantity of log.jsonl (loss, reconstruction, each penalty term) against step."""
+    keys = [k for k in dict.fromkeys(k for r in records for k in r) if k not in ("step", "time")]
+    cols = min(3, max(1, len(keys)))
+    rows = max(1, math.ceil(len(keys) / cols))
+    fig = Figure(figsize=(4.2 * cols, 2.8 * rows), layout="constrained")
+    if not keys:
+        ax = fig.add_subplot()
+        ax.text(0.5, 0.5, "no training log (log.jsonl is empty)", ha="center", va="center")
+        ax.set_axis_off()
+        return _save(fig, path)
+    for i, key in enumerate(keys):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        points = [(r["step"], r[key]) for r in records if isinstance(r.get(key), (int, float)) and "step" in r]
+        if points:
+            ax.plot(*zip(*points), marker="." if len(points) < 30 else None, color=f"C{i % 10}")
+        ax.set_title(key)
+        ax.set_xlabel("step")
+        ax.set_ylabel("nats per image" if key in ("loss", "recon", "kl") else key)
+        ax.grid(alpha=0.3)
+    fig.suptitle("Training curves (log.jsonl)")
+    return _save(fig, path)
+
+
+def effect_heatmap(effect: np.ndarray, path: str | Path, *, factor_names: Sequence[str],
+                   order: Sequence[int] | None = None, score: float | None = None,
+                   share: np.ndarray | None = None) -> Path:
+    """Heat map of effect (D, K): how much turning latent d moves factor k (share of the factor's range)."""
+    effect = np.asarray(effect, dtype=float)
+    order = list(range(len(effect))) if order is None else list(order)
+    m = effect[order]                                                     # (D, K), rows in display order
+    fig = Figure(figsize=(1.1 * len(factor_names) + 3.0, 0.42 * len(order) + 1.8))
+    ax = fig.add_subplot()
+    image = ax.imshow(m, cmap="viridis", vmin=0, vmax=max(1e-9, float(m.max(initial=0)), 0.25), aspect="auto")
+    ax.set_xticks(range(len(factor_names)), list(factor_names))
+    labels = [f"z{d}" + ("" if share is None or np.isnan(share[d]) else f"  ({share[d]:.0%})") for d in order]
+    ax.set_yticks(range(len(order)), labels)
+    ax.set_xlabel("factor (read by the factor predictor)")
+    ax.set_ylabel("latent (share on its main factor)")
+    for (r, c), v in np.ndenumerate(m):
+        ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=8, color="white" if v < 0.6 * m.max() else "black")
+    title = "How much turning each latent moves each factor"
+    ax.set_title(title + ("" if score is None else f"\ntraversal score {score:.3f}"))
+    fig.colorbar(image, ax=ax, label="factor movement (share of its range)")
+    return _save(fig, path)
