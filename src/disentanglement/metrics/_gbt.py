@@ -41,7 +41,8 @@ def _split_node(data, cs, perm, s, e, key):
     total = cs[0, e - 1] - base[0, 0]  # node sum of residuals
     nl = np.arange(1, n, dtype=np.float64)
     proxy = np.subtract(cs[:, s:e - 1], nl * (total / n))  # (D, n-1): s_L - n_L T / n
-    proxy -= base
+    if s > 0:
+        proxy -= base
     np.square(proxy, out=proxy)
     proxy *= n * n / (nl * (n - nl))  # Friedman: (n_R s_L - n_L s_R)^2 / (n_L n_R)
     for d in np.flatnonzero(data.dense_ties):  # no threshold between (near-)equal values
@@ -95,12 +96,14 @@ def _grow(data, r, key):
         leaf = 2 * leaf + side
         if level == 2:
             break
-        g = side.take(perm)  # (D, N)
-        parts, new = [], []
+        g = side.take(perm).ravel()  # (D*N,) per feature, node by node: goes right?
+        flat = perm.ravel()  # each node's samples go the same way in every row, so
+        left = flat.compress(~g).reshape(n_features, -1)  # (D, N_left) nodes' left parts
+        right = flat.compress(g).reshape(n_features, -1)  # (D, N_right) nodes' right parts
+        parts, new, at_l, at_r = [], [], 0, 0
         for (s, e, alive), cut in zip(segs, cuts):
-            sub, gs = perm[:, s:e].ravel(), g[:, s:e].ravel()
-            parts += [np.compress(~gs, sub).reshape(n_features, cut - s),
-                      np.compress(gs, sub).reshape(n_features, e - cut)]
+            parts += [left[:, at_l:at_l + cut - s], right[:, at_r:at_r + e - cut]]
+            at_l, at_r = at_l + cut - s, at_r + e - cut
             new += [(s, cut, alive and cut < e), (cut, e, alive and cut < e)]
         perm, segs = np.concatenate(parts, axis=1), new
     return feats, thrs, leaf, imp

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 from sklearn import linear_model
+from threadpoolctl import threadpool_limits
 
 from ._utils import as_random_state, encode_factors
 
@@ -44,7 +45,7 @@ def beta_vae_score(dataset, encode, *, random_state=0, batch_size: int = 64,
     if len(np.unique(y)) < 2:
         raise ValueError("the BetaVAE score needs a dataset with at least 2 factors "
                          "and num_train large enough to draw two of them")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), threadpool_limits(1):  # small fit: threads only contend
         warnings.simplefilter("ignore")  # lbfgs ConvergenceWarning, as in the reference
         model = linear_model.LogisticRegression().fit(x, y)
     x_eval, y_eval = _points(dataset, encode, rs, batch_size, num_eval)
