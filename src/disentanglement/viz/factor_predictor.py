@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-VERSION = 2  # bump when the architecture or training changes: invalidates every cache
+VERSION = 3  # bump when the architecture or training changes: invalidates every cache
 
 
 class FactorPredictor(nn.Module):
@@ -59,7 +59,7 @@ class FactorPredictor(nn.Module):
 
 def _loss(model: FactorPredictor, x: torch.Tensor, factors: torch.Tensor) -> torch.Tensor:
     logits = model(x).split(model.factor_sizes, dim=1)
-    return sum(F.cross_entropy(l, factors[:, k], label_smoothing=0.1) for k, l in enumerate(logits))
+    return sum(F.cross_entropy(l, factors[:, k]) for k, l in enumerate(logits))
 
 
 def soften(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
@@ -76,7 +76,7 @@ def soften(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     return torch.cat([x[:len(x) // 2], gain * half])
 
 
-def train_factor_predictor(dataset, *, steps: int = 400, batch: int = 64, lr: float = 2e-3, seed: int = 0,
+def train_factor_predictor(dataset, *, steps: int = 600, batch: int = 64, lr: float = 2e-3, seed: int = 0,
                            device: str | torch.device = "cpu") -> tuple[FactorPredictor, list[float]]:
     """Train on fresh samples of ``dataset``; returns (model in eval mode, held-out accuracy per factor)."""
     torch.manual_seed(seed)
@@ -104,7 +104,7 @@ def cache_key(dataset, **settings) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def load_or_train(dataset, path: str | Path, *, steps: int = 400, seed: int = 0,
+def load_or_train(dataset, path: str | Path, *, steps: int = 600, seed: int = 0,
                   device: str | torch.device = "cpu") -> tuple[FactorPredictor, list[float]]:
     """The predictor cached at ``path`` if its key matches, else a freshly trained one (then cached)."""
     from ..runs import atomic_save

@@ -7,7 +7,7 @@ latent changes a single aspect of the output.  We measure it directly on the dec
 2. for each seed code c (N seeds) and latent d, decode c + v e_d for the S shifts v of the sweep;
 3. effect[d, k] = mean over seeds of (max_s - min_s) of the predicted factor k along the sweep:
    how far turning knob d moves factor k, as a share of factor k's range;
-4. latent d is active if sum_k effect[d, k] >= min_effect; its share is max_k effect[d, k] / sum_k effect[d, k];
+4. latent d is active if sum_k effect[d, k] >= min_effect (and, for a VAE, its KL > min_kl); its share is max_k effect[d, k] / sum_k effect[d, k];
    the score is the mean share over active latents (1: every knob moves one factor; 1/K: all equally).
 
 No latent moving anything gives no score (NaN).  The score does not ask that factors be covered (that is
@@ -44,14 +44,18 @@ def traversal_effects(decode: Callable[[torch.Tensor], torch.Tensor],
     return torch.stack(rows).double().cpu().numpy()
 
 
-def traversal_score(effect: np.ndarray, *, min_effect: float = 0.05) -> dict:
+def traversal_score(effect: np.ndarray, *, min_effect: float = 0.05, kl: np.ndarray | None = None,
+                    min_kl: float = 0.01) -> dict:
     """effect (D, K) -> {"score", "share" (D,), "main_factor" (D,), "active" (D,) bool}.
 
+    Given the mean KL (D,) of each latent, a latent must also carry more than ``min_kl`` nats to be active.
     ``share`` and ``main_factor`` are NaN / -1 for inactive latents.
     """
     effect = np.asarray(effect, dtype=np.float64)
     total = effect.sum(1)                                                    # (D,)
     active = total >= min_effect
+    if kl is not None:
+        active &= np.asarray(kl) > min_kl
     share = np.full(len(effect), np.nan)
     share[active] = effect[active].max(1) / total[active]
     main = np.where(active, effect.argmax(1), -1)
@@ -60,7 +64,8 @@ def traversal_score(effect: np.ndarray, *, min_effect: float = 0.05) -> dict:
 
 
 def model_traversal_score(model, dataset, readout, *, values: np.ndarray, seeds: int = 32, seed: int = 0,
-                          device: str | torch.device = "cpu", min_effect: float = 0.05) -> dict:
+                          device: str | torch.device = "cpu", min_effect: float = 0.05,
+                          kl: np.ndarray | None = None) -> dict:
     """The traversal score of a VAE: seeds are the mean codes of ``seeds`` dataset images.
 
     Returns traversal_score's dict plus "effect" (D, K).
@@ -74,4 +79,4 @@ def model_traversal_score(model, dataset, readout, *, values: np.ndarray, seeds:
     with torch.no_grad():
         codes, _ = model.encode(torch.from_numpy(images).to(device))        # (N, D)
     effect = traversal_effects(model.decode, readout, codes, values)
-    return {**traversal_score(effect, min_effect=min_effect), "effect": effect}
+    return {**traversal_score(effect, min_effect=min_effect, kl=kl), "effect": effect}
