@@ -76,6 +76,8 @@ def effect_heatmap(effect: np.ndarray, path: str | Path, *, factor_names: Sequen
     for (r, c), v in np.ndenumerate(m):
         ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=8, color="white" if v < 0.6 * m.max() else "black")
     title = "How much turning each latent moves each factor"
-    ax.set_title(title + ("" if score is None else f"\ntraversal score {score:.3f}"))
+    if score is not None:
+        title += "\nno active latent" if np.isnan(score) else f"\ntraversal score {score:.3f}"
+    ax.set_title(title)
     fig.colorbar(image, ax=ax, label="factor movement (share of its range)")
     return _save(fig, path)

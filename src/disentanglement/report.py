@@ -1,0 +1,121 @@
+"""`disentangle report RUN`: one self-contained report.html per run (every image inlined as a data: URI).
+
+It holds the traversal animation and grids (latents ordered by KL), reconstructions, KL per latent,
+training curves, the traversal score and its heat map, the metric table (if metrics.json exists) and the
+config.  Figures are also kept as files under RUN/figures/; the factor predictor is cached in RUN/.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from . import viz
+from .runs import Run, atomic_write_text, load_trained
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{margin-bottom:.1em} .sub{color:#666;margin-top:0} section{margin:2em 0} img{max-width:100%;image-rendering:pixelated}
+table{border-collapse:collapse} td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:left}
+.score{font-size:2.2em;font-weight:600} pre{background:#f6f6f6;padding:1em;overflow:auto} .note{color:#666}"""
+
+
+def _img(path: Path, alt: str) -> str:
+    mime = {".gif": "image/gif", ".png": "image/png"}[path.suffix]
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<img alt="{html.escape(alt)}" src="data:{mime};base64,{data}">'
+
+
+def _table(rows) -> str:
+    return "<table>" + "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+                               for k, v in rows) + "</table>"
+
+
+def _fmt(v) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def write_report(run_dir: str | Path, *, device: str = "cpu", progress: bool = True, limit: float = 2.0,
+                 steps: int = 9, scale: str = "std", seeds: int = 3, score_seeds: int = 32) -> Path:
+    """Make every figure under RUN/figures/ and write RUN/report.html; return the report's path.
+
+    Traversals shift each latent by linspace(-limit, limit, steps), in aggregate-posterior standard
+    deviations (``scale="std"``) or prior units (``scale="fixed"``).
+    """
+    run = Run(run_dir)
+    config, dataset, model, step = load_trained(run.path, device)
+    fig = run.figures
+    bar = tqdm(total=6, desc=f"report {run.path.name}", disable=not progress, unit="part")
+    rng = np.random.default_rng(0)
+    with torch.no_grad():
+        stats_images = torch.from_numpy(dataset.sample(512, rng)[0]).to(device)      # (512, C, H, W)
+        kl, std = viz.posterior_stats(model, stats_images)                           # (D,) each
+    order = viz.latent_order(kl)
+    values = viz.sweep_values(len(kl), limit=limit, steps=steps, scale=scale, std=std)  # (D, S)
+    unit = " sd" if scale == "std" else ""
+    cols = [f"{v:+.1f}{unit}" for v in np.linspace(-limit, limit, steps)]
+    rows = [f"z{d}  KL {kl[d]:.2f}" for d in order]
+    seed_images = stats_images[:seeds]
+    grids = [viz.save_traversal(model, img, fig / f"traversal_seed{i}.png", latents=order, values=values,
+                                row_labels=rows, col_labels=cols) for i, img in enumerate(seed_images)]
+    bar.update()
+    gif = viz.save_traversal_gif(model, seed_images, fig / "traversal.gif", values=values, latents=order,
+                                 col_labels=[f"z{d} ({kl[d]:.1f})" for d in order])
+    bar.update()
+    recon = viz.save_reconstructions(model, stats_images[seeds:seeds + 10], fig / "reconstructions.png")
+    kl_png = viz.kl_bars(kl, fig / "kl.png", order=order)
+    curves = viz.training_curves(run.read_log(), fig / "curves.png")
+    bar.update()
+    score_html = _score_section(run, dataset, model, values, order, kl, device, score_seeds, bar)
+    bar.update()
+
+    metrics = json.loads(run.metrics_path.read_text())["metrics"] if run.metrics_path.exists() else None
+    metric_html = _table((k, _fmt(v)) for k, v in metrics.items()) if metrics else \
+        f'<p class="note">no metrics.json yet: run <code>disentangle evaluate {html.escape(str(run.path))}</code></p>'
+    sweep = f"shifts from {-limit:g} to {limit:g} {'aggregate-posterior standard deviations' if scale == 'std' else 'prior units'} in {steps} steps"
+    body = f"""<h1>{html.escape(run.path.name)}</h1>
+<p class="sub">{html.escape(config.model)} on {html.escape(config.dataset)} · step {step} of {config.steps} · {len(kl)} latents</p>
+<section><h2>Traversal animation</h2><p class="note">Every latent sweeps at once, one column each, ordered by KL
+(nats in brackets); rows are seed images; {sweep}.</p>{_img(gif, "traversal animation")}</section>
+{score_html}
+<section><h2>Metrics</h2>{metric_html}</section>
+<section><h2>Traversal grids</h2><p class="note">One latent per row, most informative first, with its mean KL; {sweep}.</p>
+{"".join(f"<h3>seed {i}</h3>" + _img(p, f"traversal grid seed {i}") for i, p in enumerate(grids))}</section>
+<section><h2>Reconstructions</h2><p class="note">Inputs above, decoded posterior means below.</p>{_img(recon, "reconstructions")}</section>
+<section><h2>Which latents are active</h2>{_img(kl_png, "KL per latent")}</section>
+<section><h2>Training curves</h2>{_img(curves, "training curves")}</section>
+<section><h2>Config</h2><pre>{html.escape(run.config_path.read_text())}</pre></section>"""
+    page = f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(run.path.name)} · report</title>' \
+           f"<style>{CSS}</style></head><body>{body}</body></html>\n"
+    out = run.path / "report.html"
+    atomic_write_text(out, page)
+    bar.update(2)
+    bar.close()
+    return out
+
+
+def _score_section(run: Run, dataset, model, values, order, kl, device, seeds: int, bar) -> str:
+    """Train (or load) the factor predictor, compute the traversal score, draw its heat map: an HTML section."""
+    if not getattr(dataset, "factor_sizes", ()):
+        return '<section><h2>Traversal score</h2><p class="note">this dataset has no known factors.</p></section>'
+    bar.set_postfix_str("factor predictor")
+    predictor, accuracy = viz.load_or_train(dataset, run.path / "factor_predictor.pt", device=device)
+    result = viz.model_traversal_score(model, dataset, predictor.readout, values=values, seeds=seeds,
+                                       device=device, kl=kl)
+    names = list(dataset.factor_names)
+    heat = viz.effect_heatmap(result["effect"], run.figures / "traversal_score.png", factor_names=names,
+                              order=order, score=result["score"], share=result["share"])
+    record = {"traversal_score": result["score"], "factor_names": names, "effect": result["effect"].tolist(),
+              "active": result["active"].tolist(), "predictor_accuracy": dict(zip(names, accuracy))}
+    atomic_write_text(run.figures / "traversal_score.json", json.dumps(record, indent=2) + "\n")
+    score = "no active latent" if np.isnan(result["score"]) else f"{result['score']:.3f}"
+    acc = ", ".join(f"{n} {a:.0%}" for n, a in zip(names, accuracy))
+    return f"""<section><h2>Traversal score</h2><p class="score">{score}</p>
+<p class="note">For each latent, decode sweeps from {seeds} seed codes, read the factors of the decoded images with a
+predictor trained on the dataset (held-out accuracy: {html.escape(acc)}), and measure how far each factor moves
+(share of its range). The score is the share of each active latent's effect that falls on its main factor,
+averaged: 1 means every knob turns exactly one factor.</p>{_img(heat, "traversal score heat map")}</section>"""

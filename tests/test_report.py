@@ -1,0 +1,101 @@
+"""report.html: self-contained, complete, and it loads in a real browser without errors."""
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from disentanglement.config import make_config
+from disentanglement.errors import UserError
+from disentanglement.report import write_report
+from disentanglement.runs import Run
+from disentanglement.train import train
+
+FIGURES = ("traversal.gif", "traversal_seed0.png", "reconstructions.png", "kl.png", "curves.png", "traversal_score.png")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    run = tmp_path_factory.mktemp("report") / "run"
+    train(make_config({"dataset": "squares", "latent_dim": 3, "lr": 1e-3, "log_every": 10, "steps": 60}), run,
+          progress=False, figures=False)
+    (run / "metrics.json").write_text(json.dumps({"metrics": {"mig": 0.1234, "dci.disentanglement": 0.5}}))
+    path = write_report(run, progress=False, steps=5, score_seeds=8)
+    yield path
+    torch.set_num_threads(threads)
+
+
+def test_report_is_self_contained_and_complete(report):
+    page = report.read_text()
+    run = report.parent
+    assert all((run / "figures" / name).exists() for name in FIGURES)
+    sources = re.findall(r'src="([^"]*)"', page)
+    assert len(sources) == 8 and all(s.startswith("data:image/") for s in sources)   # gif, 3 grids, 4 plots
+    assert "data:image/gif;base64," in page and "traversal score" in page.lower()
+    assert "0.1234" in page and "dci.disentanglement" in page                         # the metric table
+    assert "model: beta_vae" in page                                                  # the config
+    record = json.loads((run / "figures" / "traversal_score.json").read_text())
+    assert record["factor_names"] == ["posX", "posY", "size"] and len(record["effect"]) == 3
+
+
+def test_factor_predictor_is_cached(report):
+    cache = report.parent / "factor_predictor.pt"
+    before = cache.stat().st_mtime_ns
+    write_report(report.parent, progress=False, steps=3, score_seeds=2)
+    assert cache.stat().st_mtime_ns == before
+
+
+def test_bad_run_directories_are_user_errors(tmp_path):
+    with pytest.raises(UserError, match="not a run directory \\(no config.yaml\\)"):
+        write_report(tmp_path, progress=False)
+    Run(tmp_path / "fresh").create(make_config({"dataset": "squares"}))
+    with pytest.raises(UserError, match="has no checkpoint.pt yet"):
+        write_report(tmp_path / "fresh", progress=False)
+
+
+PROBE = """<script>
+window.__errors = [];
+window.addEventListener('error', e => window.__errors.push('error: ' + (e.message || (e.target && e.target.outerHTML || '').slice(0, 80))), true);
+const original = console.error;
+console.error = (...a) => { window.__errors.push('console.error: ' + a.join(' ')); original(...a); };
+window.addEventListener('load', () => {
+  const images = [...document.images];
+  const broken = images.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.alt);
+  const pre = document.createElement('pre');
+  pre.id = 'verdict';
+  pre.textContent = JSON.stringify({images: images.length, broken, errors: window.__errors});
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def chromium():
+    return next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+
+
+def browse(binary, url, *extra):
+    with tempfile.TemporaryDirectory() as profile:
+        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={profile}", "--virtual-time-budget=10000"]
+        return subprocess.run([binary, *flags, *extra, url], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(chromium() is None, reason="Chromium not found (apt-get install chromium) — cannot open report.html")
+def test_report_opens_in_headless_chromium(report):
+    probe = report.with_name("report_probe.html")
+    probe.write_text(report.read_text().replace("<head>", "<head>" + PROBE, 1))
+    dom = browse(chromium(), probe.as_uri(), "--dump-dom")
+    found = re.search(r'<pre id="verdict">(.*?)</pre>', dom.stdout, re.S)
+    assert found, f"no verdict from Chromium: {dom.stderr[-500:]}"
+    verdict = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert verdict == {"images": 8, "broken": [], "errors": []}
+    shot = report.with_name("report.png")
+    browse(chromium(), report.as_uri(), f"--screenshot={shot}", "--window-size=1200,2000", "--hide-scrollbars")
+    assert shot.exists() and shot.stat().st_size > 10_000
