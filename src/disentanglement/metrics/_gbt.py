@@ -109,10 +109,11 @@ def _grow(data, r, key):
     return feats, thrs, leaf, imp
 
 
-def _apply(feats, thrs, x32):
-    node, rows = np.zeros(len(x32), dtype=np.int64), np.arange(len(x32))
+def _apply(feats, thrs, xt_flat, n):
+    """Leaf ids (n,) of n samples given as features transposed and flattened, xt_flat (D * n,)."""
+    node, rows = np.zeros(n, dtype=np.int64), np.arange(n)
     for f, t in zip(feats, thrs):
-        node = 2 * node + (x32[rows, f[node]] > t[node])
+        node = 2 * node + (xt_flat.take(f.take(node) * n + rows) > t.take(node))
     return node
 
 
@@ -130,7 +131,7 @@ def _fit_predict(x, y, x_eval, n_estimators, learning_rate, seed):
     classes, yi = np.unique(y, return_inverse=True)
     n_classes, (n_samples, n_features) = len(classes), x.shape
     data = _Data(x)
-    evals32 = [np.asarray(xe, dtype=np.float32) for xe in x_eval]
+    evals32 = [np.asarray(xe, dtype=np.float32).T.ravel() for xe in x_eval]  # (D * M,) each
     prior = np.clip(np.bincount(yi, minlength=n_classes) / n_samples, _EPS, 1 - _EPS)
     onehot = np.eye(n_classes)[:, yi]  # (C, N)
     if n_classes == 2:  # one tree per stage on the logit
@@ -138,7 +139,7 @@ def _fit_predict(x, y, x_eval, n_estimators, learning_rate, seed):
     else:  # one tree per class per stage; sklearn's (K-1)/K factor on the Newton step
         init, y_fit, scale = np.log(prior) - np.mean(np.log(prior)), onehot, (n_classes - 1) / n_classes
     raw = np.repeat(init[:, None], n_samples, axis=1)  # (T, N) T trees per stage
-    raw_eval = [np.repeat(init[:, None], len(xe), axis=1) for xe in evals32]
+    raw_eval = [np.repeat(init[:, None], len(xe) // n_features, axis=1) for xe in evals32]
     imps = []
     for stage in range(n_estimators):
         if n_classes == 2:
@@ -157,7 +158,7 @@ def _fit_predict(x, y, x_eval, n_estimators, learning_rate, seed):
             value = learning_rate * np.where(np.abs(den) < 1e-150, 0.0, num / np.where(den == 0, 1.0, den))
             raw[k] += value[leaf]
             for xe, re in zip(evals32, raw_eval):
-                re[k] += value[_apply(feats, thrs, xe)]
+                re[k] += value[_apply(feats, thrs, xe, re.shape[1])]
     imp = np.mean(imps, axis=0) if imps else np.zeros(n_features)
     imp = imp / imp.sum() if imp.sum() > 0 else imp
     return imp, [classes[(re[0] >= 0).astype(int) if n_classes == 2 else np.argmax(re, axis=0)]
