@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,10 @@ def ours(only):
 
 
 def reference(only):
+    import logging
+    import warnings
+    logging.disable(logging.WARNING)  # gin's "blacklist is deprecated"
+    warnings.simplefilter("ignore")  # sklearn 1.4's FutureWarning on LinearSVC(dual=...)
     sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))
     import reference_values as rv
     ref = rv._reference()
@@ -79,6 +84,7 @@ def main():
     if args.worker:
         result = (ours if args.worker == "ours" else reference)(args.only)
         return Path(args.out).write_text(json.dumps(result))
+    load = [os.getloadavg()[0]]
     results = {}
     for who in ["ours"] + ([] if args.skip_reference else ["reference"]):
         python = sys.executable if who == "ours" else str(Path(args.venv) / "bin/python")
@@ -97,6 +103,8 @@ def main():
     if "reference" in results:
         total = [sum(r["seconds"] for r in results[w].values()) for w in ["ours", "reference"]]
         print(f"{'total':25s} ours {total[0]:8.2f} s  reference {total[1]:8.2f} s  x{total[1] / total[0]:6.1f}")
+    load.append(os.getloadavg()[0])
+    print(f"{os.cpu_count()} CPUs; 1-minute load average {load[0]:.2f} at start, {load[1]:.2f} at end")
 
 
 if __name__ == "__main__":

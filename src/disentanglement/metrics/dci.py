@@ -43,10 +43,13 @@ def _fit(codes, y, codes_test):
 def _fit_all(codes, factors, codes_test, n_jobs):
     """One boosting model per factor, in ``n_jobs`` forked processes; same numbers as in-process."""
     columns = [factors[:, k] for k in range(factors.shape[1])]
+    if n_jobs is not None and n_jobs < 1:
+        raise ValueError(f"n_jobs must be >= 1 (or None for every core), got {n_jobs}")
     if n_jobs is None:
         n_jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     n_jobs = min(n_jobs, len(columns))
-    if n_jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if (n_jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods()
+            or multiprocessing.current_process().daemon):  # a pool worker may not fork its own
         return [_fit(codes, y, codes_test) for y in columns]
     # Cost grows with the number of classes: submit the largest first (greedy balancing).
     order = sorted(range(len(columns)), key=lambda k: -len(np.unique(columns[k])))
