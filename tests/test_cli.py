@@ -5,7 +5,7 @@ import pytest
 
 from disentanglement.cli import main
 
-TOY = ["--dataset", "squares", "--no-progress", "--set", "latent_dim=3", "--set", "checkpoint_every=5"]
+TOY = ["--dataset", "squares", "--no-progress", "--no-report", "--set", "latent_dim=3", "--set", "checkpoint_every=5"]
 
 
 def _fails(capsys, argv, *needles):
@@ -82,7 +82,7 @@ def test_resume_rejects_config_flags(capsys, tmp_path):
     out = str(tmp_path / "run")
     assert main(["train", *TOY, "--steps", "5", "--out", out]) == 0
     _fails(capsys, ["train", "--resume", out, "--seed", "3"], "--seed")
-    assert main(["train", "--resume", out, "--steps", "10", "--no-progress"]) == 0
+    assert main(["train", "--resume", out, "--steps", "10", "--no-progress", "--no-report"]) == 0
     assert "step 10/10" in capsys.readouterr().out
 
 
@@ -97,3 +97,16 @@ def test_console_script_prints_no_traceback(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and proc.stderr.strip().count("\n") == 0
+
+
+def test_train_writes_report_by_default_and_report_command(capsys, tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", "squares", "--steps", "20", "--out", str(out), "--no-progress",
+                 "--set", "latent_dim=3"]) == 0
+    assert "report" in capsys.readouterr().out
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/") >= 5 and "squares" in page
+    (out / "report.html").unlink()
+    assert main(["report", str(out), "--no-progress"]) == 0
+    assert (out / "report.html").exists()
+    _fails(capsys, ["report", str(tmp_path / "nothing")], "not a run directory")

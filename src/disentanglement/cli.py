@@ -37,7 +37,7 @@ def _train(args) -> int:
                 values[key] = getattr(args, key)
         config = cfg.make_config(values, args.set)
         out = args.out or f"runs/{config.model}_{config.dataset}_seed{config.seed}"
-    result = train(config, out, device=args.device, progress=not args.no_progress)
+    result = train(config, out, device=args.device, progress=not args.no_progress, report=not args.no_report)
     print(summary(result, config))
     return 0
 
@@ -84,6 +84,14 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _report(args) -> int:
+    from .report import write_report
+    from .train import pick_device
+
+    print(f"wrote {write_report(args.run, device=str(pick_device(args.device)), progress=not args.no_progress)}")
+    return 0
+
+
 def _score(args) -> int:
     import json
 
@@ -110,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
     t.add_argument("--device", help="cpu, cuda or cuda:N; default cuda when available")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--no-report", action="store_true", help="skip report.html at the end (see `disentangle report`)")
     t.add_argument("--list", action="store_true", help="list models, datasets and settings with defaults")
     t.set_defaults(func=_train)
 
@@ -126,6 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--metrics", help="comma-separated subset of mig,irs,unsupervised,sap,dci,modularity_explicitness")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.set_defaults(func=_score)
+
+    r = sub.add_parser("report", help="write RUN/report.html: traversals, traversal score, metrics, curves, config")
+    r.add_argument("run", metavar="RUN_DIR")
+    r.add_argument("--device", help="cpu, cuda or cuda:N; default cuda when available")
+    r.add_argument("--no-progress", action="store_true")
+    r.set_defaults(func=_report)
 
     d = sub.add_parser("datasets", help="list the built-in datasets and their factors")
     d.set_defaults(func=_datasets)

@@ -21,7 +21,7 @@ from .errors import UserError
 from .models import build_model
 from .registry import DATASETS
 from .runs import Run
-from .viz import save_traversal
+from .viz import save_traversal, traversal_grid_array
 
 
 @dataclass
@@ -31,6 +31,7 @@ class Result:
     logs: dict[str, float]
     seconds: float
     figure: Path | None
+    report: Path | None = None
 
 
 def pick_device(name: str | None) -> torch.device:
@@ -57,8 +58,13 @@ def make_optimizers(model, config: Config) -> dict[str, torch.optim.Optimizer]:
 
 
 def train(config: Config, out: str | Path, *, device: str | None = None, progress: bool = True,
-          figures: bool = True) -> Result:
-    """Train ``config`` into the run directory ``out``, continuing from its checkpoint if it has one."""
+          figures: bool = True, report: bool = True, tensorboard: bool = True) -> Result:
+    """Train ``config`` into the run directory ``out``, continuing from its checkpoint if it has one.
+
+    Writes ``figures/traversal.png`` at the end (``figures``), ``report.html`` (``report``) and
+    TensorBoard scalars every ``log_every`` and a traversal image every ``checkpoint_every`` steps
+    under ``tensorboard/`` (``tensorboard``).  None of these draws random numbers.
+    """
     dev = pick_device(device)
     run = Run(out)
     run.create(config)
@@ -82,6 +88,13 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
         noise.set_state(state["rng"]["torch"])
         step = state["step"]
         run.truncate_log(step)
+
+    anchor = np.asarray(dataset.factor_sizes)[None] // 2                        # the middle of the factor grid
+    anchor_image = torch.from_numpy(dataset.images(anchor)[0]).to(dev)
+    writer = None
+    if tensorboard:
+        from torch.utils.tensorboard import SummaryWriter
+        writer = SummaryWriter(str(run.path / "tensorboard"), purge_step=step + 1 if step else None)
 
     def checkpoint():
         run.save_checkpoint({
@@ -115,25 +128,37 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
             logs = {k: float(v.detach()) for k, v in out.items()}
             run.append_log({"step": step, **logs, "time": round(time.perf_counter() - start, 3)})
             bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items()}, refresh=False)
+            if writer is not None:
+                for k, v in logs.items():
+                    writer.add_scalar(f"train/{k}", v, step)
         if step % config.checkpoint_every == 0 or step == config.steps:
             checkpoint()
+            if writer is not None:
+                model.eval()
+                writer.add_image("traversal", traversal_grid_array(model, anchor_image), step, dataformats="HWC")
+                model.train()
     bar.close()
+    if writer is not None:
+        writer.close()
     seconds = time.perf_counter() - start
 
-    figure = None
+    figure = page = None
+    model.eval()
     if figures:
-        model.eval()
-        anchor = np.asarray(dataset.factor_sizes)[None] // 2                    # the middle of the factor grid
-        image = torch.from_numpy(dataset.images(anchor)[0]).to(dev)
-        figure = save_traversal(model, image, run.figures / "traversal.png")
+        figure = save_traversal(model, anchor_image, run.figures / "traversal.png")
+    if report:
+        from .report import write_report
+        page = write_report(run.path, device=str(dev), progress=progress)
     if not logs:  # nothing left to train: report the last logged values
         logs = {k: v for k, v in (run.read_log() or [{}])[-1].items() if k not in ("step", "time")}
-    return Result(run=run, step=step, logs=logs, seconds=seconds if step > start_step else 0.0, figure=figure)
+    return Result(run=run, step=step, logs=logs, seconds=seconds if step > start_step else 0.0, figure=figure,
+                  report=page)
 
 
 def summary(result: Result, config: Config) -> str:
     """The one-line summary printed at the end of `disentangle train`."""
     values = " ".join(f"{k} {v:.4g}" for k, v in result.logs.items())
     figure = f", traversal {result.figure}" if result.figure else ""
+    figure += f", report {result.report}" if result.report else ""
     return (f"{config.model} on {config.dataset}: step {result.step}/{config.steps} in {result.seconds:.0f}s | "
             f"{values} | run {result.run.path}{figure}")
