@@ -73,7 +73,8 @@ def write_report(run_dir: str | Path, *, device: str = "cpu", progress: bool = T
     score_html = _score_section(run, dataset, model, values, order, kl, device, score_seeds, bar)
     bar.update()
 
-    metrics = json.loads(run.metrics_path.read_text())["metrics"] if run.metrics_path.exists() else None
+    metrics = json.loads(run.metrics_path.read_text()) if run.metrics_path.exists() else None
+    metrics = metrics.get("metrics", metrics) if isinstance(metrics, dict) else None  # evaluate's layout, or flat
     metric_html = _table((k, _fmt(v)) for k, v in metrics.items()) if metrics else \
         f'<p class="note">no metrics.json yet: run <code>disentangle evaluate {html.escape(str(run.path))}</code></p>'
     sweep = f"shifts from {-limit:g} to {limit:g} {'aggregate-posterior standard deviations' if scale == 'std' else 'prior units'} in {steps} steps"
