@@ -77,6 +77,7 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
     torch.manual_seed(config.seed)                      # weight initialisation
     model = build_model(config, dataset).to(dev)
     opts = make_optimizers(model, config)
+    auxiliaries = model.auxiliaries()                   # components with a loss and optimiser of their own
     rng = np.random.default_rng(config.seed)            # data
     noise = torch.Generator(device=dev).manual_seed(config.seed)  # reparameterisation eps
     step = 0
@@ -116,7 +117,7 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
         opts["main"].zero_grad(set_to_none=True)
         loss.backward()
         opts["main"].step()
-        for name, module in model.auxiliaries().items():
+        for name, module in auxiliaries.items():
             aux_loss, aux_logs = module.aux_loss(q)
             opts[name].zero_grad(set_to_none=True)
             aux_loss.backward()
