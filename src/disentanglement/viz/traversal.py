@@ -15,6 +15,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import UserError
+from ..penalties._math import gaussian_kl
 
 SCALES = ("fixed", "std")
 
@@ -24,7 +25,7 @@ def posterior_stats(model, images: torch.Tensor, batch: int = 256) -> tuple[np.n
     """images (N, C, H, W) -> (kl (D,) mean nats per latent, std (D,) of the aggregate posterior)."""
     mus, logvars = zip(*(model.encode(images[i:i + batch]) for i in range(0, len(images), batch)))
     mu, logvar = torch.cat(mus).double(), torch.cat(logvars).double()      # (N, D) each
-    kl = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).mean(0)             # (D,)
+    kl = gaussian_kl(mu, logvar).mean(0)                                   # (D,)
     std = (mu.var(0, unbiased=False) + logvar.exp().mean(0)).sqrt()        # (D,)
     return kl.cpu().numpy(), std.cpu().numpy()
 
