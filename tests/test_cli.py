@@ -40,6 +40,17 @@ def _fails(capsys, argv, *needles):
     (["train", "--model", "dip_vae", "--set", "penalty.type=iii"], ["penalty.type 'iii'", "i, ii"]),
     (["train", "--model", "dip_vae", "--set", "penalty.lambda_d=-1"], ["penalty.lambda_d must be >= 0"]),
     (["train", "--model", "dip_vae", "--set", "penalty.lambda_od=nan"], ["penalty.lambda_od must be a finite float"]),
+    (["train", "--model", "infogan", "--set", "penalty.categorical=1"], ["penalty.categorical sizes must be >= 2"]),
+    (["train", "--model", "infogan", "--set", "penalty.categorical=3,1"], ["penalty.categorical sizes must be >= 2"]),
+    (["train", "--model", "infogan", "--set", "penalty.categorical=", "--set", "penalty.continuous=0"],
+     ["at least one code", "penalty.categorical", "penalty.continuous"]),
+    (["train", "--model", "infogan", "--set", "penalty.categorical=three"], ["penalty.categorical must be a comma-separated"]),
+    (["train", "--model", "infogan", "--set", "penalty.continuous=-1"], ["penalty.continuous must be >= 0"]),
+    (["train", "--model", "infogan", "--set", "penalty.lambda_info=-0.5"], ["penalty.lambda_info must be >= 0"]),
+    (["train", "--model", "infogan", "--set", "latent_dim=4"], ["latent_dim does not apply to --model infogan",
+                                                                "penalty.noise_dim"]),
+    (["train", "--model", "infogan", "--set", "net=conv64"], ["unknown net 'conv64' for --model infogan", "dcgan"]),
+    (["train", "--model", "infogan", "--dataset", "squares", "--set", "penalty.beta=4"], ["penalty.beta", "penalty.noise_dim"]),
 ])
 def test_bad_input_one_line_exit_2(capsys, tmp_path, argv, needles):
     _fails(capsys, argv + ["--out", str(tmp_path / "r")] if argv[0] == "train" else argv, *needles)

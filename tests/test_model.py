@@ -56,7 +56,7 @@ def _model(dataset="dsprites", **overrides):
 def test_loss_finite_and_two_steps_change_weights(reconstruction):
     model, ds, config = _model(reconstruction=reconstruction, **{"penalty.beta": 4})
     x = torch.from_numpy(ds.images(ds.sample_factors(8, np.random.default_rng(0))))
-    opt = make_optimizers(model, config)["main"]
+    opt = make_optimizers(model.phases(), config)["main"]
     before = {k: v.clone() for k, v in model.state_dict().items()}
     for step in range(2):
         loss, logs, q = model(x, step, torch.Generator().manual_seed(0))
@@ -109,7 +109,7 @@ class _AuxPenalty(Penalty):
 
 def test_auxiliary_component_gets_its_own_optimiser():
     model = VAE(MLPEncoder((1, 4, 4), 3), MLPDecoder((1, 4, 4), 3), _AuxPenalty())
-    opts = make_optimizers(model, make_config({"dataset": "squares"}))
+    opts = make_optimizers(model.phases(), make_config({"dataset": "squares"}))
     assert set(opts) == {"main", "penalty"} and isinstance(opts["penalty"], torch.optim.SGD)
     main_ids = {id(p) for g in opts["main"].param_groups for p in g["params"]}
     assert id(model.penalty.critic.weight) not in main_ids

@@ -56,11 +56,14 @@ def _listing() -> str:
     import dataclasses
 
     from .config import Config
-    from .registry import PENALTIES
+    from .registry import MODELS
+
+    def shown(value):
+        return ",".join(map(str, value)) if isinstance(value, tuple) else value
 
     lines = ["models (--model NAME, parameters via --set penalty.KEY=VALUE):"]
-    for name, cls in PENALTIES.items():
-        params = ", ".join(f"{f.name}={f.default}" for f in dataclasses.fields(cls.Params))
+    for name, cls in MODELS.items():
+        params = ", ".join(f"{f.name}={shown(f.default)}" for f in dataclasses.fields(cls.Params))
         lines.append(f"  {name:<12} {params}")
     lines += ["datasets (--dataset NAME):", *_datasets_listing(), "training settings (--set KEY=VALUE):"]
     lines.append("  " + ", ".join(f"{f.name}={f.default}" for f in dataclasses.fields(Config)

@@ -12,7 +12,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 import yaml
 
@@ -22,7 +22,7 @@ from .penalties.base import Params
 
 @dataclass(frozen=True)
 class Config:
-    model: str = "beta_vae"          # a key of registry.PENALTIES
+    model: str = "beta_vae"          # a key of registry.MODELS
     dataset: str = "dsprites"        # a key of registry.DATASETS
     steps: int = 3000                # optimiser steps (the study trains 300k)
     seed: int = 0
@@ -30,15 +30,19 @@ class Config:
     lr: float = 1e-4                 # Adam, as in the study
     adam_beta1: float = 0.9
     adam_beta2: float = 0.999
-    latent_dim: int = 10
-    net: str = "auto"                # auto | conv64 | mlp
-    reconstruction: str = "bernoulli"  # bernoulli | gaussian
+    latent_dim: Optional[int] = 10   # VAEs; None for models that do not use it (InfoGAN: penalty.*)
+    net: str = "auto"                # auto | conv64 | mlp (VAE); auto | dcgan | mlp (GAN)
+    reconstruction: Optional[str] = "bernoulli"  # bernoulli | gaussian (VAEs)
     log_every: int = 50
     checkpoint_every: int = 500
     penalty: Params = field(default_factory=Params)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Plain values for YAML: tuples become lists."""
+        def plain(v):
+            return {k: plain(x) for k, x in v.items()} if isinstance(v, dict) else \
+                [plain(x) for x in v] if isinstance(v, (list, tuple)) else v
+        return plain(dataclasses.asdict(self))
 
 
 # `steps` may change between a run and its continuation (training longer); nothing else may.
@@ -51,6 +55,17 @@ def _convert(value: Any, kind: type, key: str) -> Any:
         if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
             return None
         kind = next(a for a in typing.get_args(kind) if a is not type(None))
+    if typing.get_origin(kind) is tuple:                              # tuple[int, ...]: "3,10", [3, 10] or 3
+        item = typing.get_args(kind)[0]
+        if isinstance(value, str):
+            value = [v for v in value.replace(" ", "").strip("()[]").split(",") if v]
+        elif not isinstance(value, (list, tuple)):
+            value = [value]
+        try:
+            return tuple(_convert(v, item, key) for v in value)
+        except UserError:
+            raise UserError(f"{key} must be a comma-separated list of {item.__name__}s (e.g. 3,10), "
+                            f"got {value!r}") from None
     try:
         if kind is bool:
             if isinstance(value, str):
@@ -80,9 +95,11 @@ def _fields(cls) -> dict[str, type]:
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
-def _check_positive(config: Config) -> None:
+def _check_positive(config: Config, unused: Iterable[str] = ()) -> None:
     for key in ("steps", "batch_size", "latent_dim", "log_every", "checkpoint_every"):
-        if getattr(config, key) <= 0:
+        if key in unused:
+            continue
+        if getattr(config, key) is None or getattr(config, key) <= 0:
             raise UserError(f"{key} must be a positive integer, got {getattr(config, key)}")
     for key in ("lr",):
         if getattr(config, key) <= 0:
@@ -95,8 +112,8 @@ def _check_positive(config: Config) -> None:
 def make_config(values: dict[str, Any] | None = None, overrides: Iterable[str] = ()) -> Config:
     """Build and validate a Config from a (YAML-like) dict plus ``key=value`` overrides."""
     from .models.vae import RECONSTRUCTIONS
-    from .nets import ARCHITECTURES
-    from .registry import DATASETS, PENALTIES
+    from .nets import ARCHITECTURES, GAN_ARCHITECTURES
+    from .registry import DATASETS, GANS, MODELS
 
     values = dict(values or {})
     penalty_values = dict(values.pop("penalty", None) or {})
@@ -116,13 +133,23 @@ def make_config(values: dict[str, Any] | None = None, overrides: Iterable[str] =
         raise UserError(f"unknown config key {unknown[0]!r}; valid keys: {keys}, penalty.<param>")
     converted = {k: _convert(v, top[k], k) for k, v in values.items()}
     model = converted.get("model", Config.model)
-    if model not in PENALTIES:
-        raise UserError(f"unknown model {model!r}; choose one of: {', '.join(PENALTIES)}")
+    if model not in MODELS:
+        raise UserError(f"unknown model {model!r}; choose one of: {', '.join(MODELS)}")
     dataset = converted.get("dataset", Config.dataset)
     if dataset not in DATASETS:
         raise UserError(f"unknown dataset {dataset!r}; choose one of: {', '.join(DATASETS)}")
 
-    params_cls = PENALTIES[model].Params
+    model_cls = MODELS[model]
+    unused = getattr(model_cls, "unused_config", ())
+    for key in unused:
+        if converted.get(key) is not None:
+            raise UserError(f"{key} does not apply to --model {model}; its settings are: "
+                            f"{', '.join('penalty.' + k for k in _fields(model_cls.Params))}")
+        converted[key] = None
+    for key, value in getattr(model_cls, "config_defaults", {}).items():
+        converted.setdefault(key, value)
+
+    params_cls = model_cls.Params
     pfields = _fields(params_cls)
     unknown = sorted(set(penalty_values) - set(pfields))
     if unknown:
@@ -133,10 +160,11 @@ def make_config(values: dict[str, Any] | None = None, overrides: Iterable[str] =
     except ValueError as err:
         raise UserError(str(err)) from None
     config = Config(**converted, penalty=penalty)
-    _check_positive(config)
-    if config.net not in ARCHITECTURES:
-        raise UserError(f"unknown net {config.net!r}; choose one of: {', '.join(ARCHITECTURES)}")
-    if config.reconstruction not in RECONSTRUCTIONS:
+    _check_positive(config, unused)
+    nets = GAN_ARCHITECTURES if model in GANS else ARCHITECTURES
+    if config.net not in nets:
+        raise UserError(f"unknown net {config.net!r} for --model {model}; choose one of: {', '.join(nets)}")
+    if "reconstruction" not in unused and config.reconstruction not in RECONSTRUCTIONS:
         raise UserError(f"unknown reconstruction {config.reconstruction!r}; choose one of: {', '.join(RECONSTRUCTIONS)}")
     return config
 

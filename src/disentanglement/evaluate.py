@@ -15,10 +15,11 @@ from .runs import Run, atomic_write_text, load_trained
 
 
 def mean_encoder(model, device, batch: int = 512):
-    """images (n, C, H, W) -> encoder means (n, D) numpy: the representation of the study."""
+    """images (n, C, H, W) -> the model's representation (n, D) numpy: a VAE's encoder means (the
+    study's choice), an InfoGAN's Q-head code — whatever ``model.representation`` returns."""
     @torch.no_grad()
     def encode(images: np.ndarray) -> np.ndarray:
-        out = [model.encode(torch.from_numpy(np.ascontiguousarray(images[i:i + batch])).to(device))[0]
+        out = [model.representation(torch.from_numpy(np.ascontiguousarray(images[i:i + batch])).to(device))
                for i in range(0, len(images), batch)]
         return torch.cat(out).float().cpu().numpy()
     return encode
@@ -43,7 +44,7 @@ def evaluate_run(path: str | Path, *, metrics: list[str] | None = None, random_s
     scores = M.evaluate(dataset, mean_encoder(model, device), random_state=random_state, metrics=names,
                         progress=progress)
     record = {"metrics": scores, "random_state": random_state, "requested": names, "step": step,
-              "representation": "encoder mean", "settings": "disentanglement_lib study defaults",
+              "representation": model.representation_name, "settings": "disentanglement_lib study defaults",
               "seconds": round(time.perf_counter() - start, 2)}
     atomic_write_text(Run(path).metrics_path, json.dumps(record, indent=2) + "\n")
     return record

@@ -3,6 +3,8 @@
 It holds the traversal animation and grids (latents ordered by KL), reconstructions, KL per latent,
 training curves, the traversal score and its heat map, the metric table (if metrics.json exists) and the
 config.  Figures are also kept as files under RUN/figures/; the factor predictor is cached in RUN/.
+A model that generates from a structured code (InfoGAN) gets code traversals, samples, curves, metrics
+and config instead: it has no posterior to take KLs of and no reconstructions.
 """
 from __future__ import annotations
 
@@ -48,6 +50,8 @@ def write_report(run_dir: str | Path, *, device: str = "cpu", progress: bool = T
     """
     run = Run(run_dir)
     config, dataset, model, step = load_trained(run.path, device)
+    if viz.is_code_model(model):
+        return _write_code_report(run, config, dataset, model, step, progress=progress, seeds=seeds)
     fig = run.figures
     bar = tqdm(total=6, desc=f"report {run.path.name}", disable=not progress, unit="part")
     rng = np.random.default_rng(0)
@@ -73,10 +77,7 @@ def write_report(run_dir: str | Path, *, device: str = "cpu", progress: bool = T
     score_html = _score_section(run, dataset, model, values, order, kl, device, score_seeds, bar)
     bar.update()
 
-    metrics = json.loads(run.metrics_path.read_text()) if run.metrics_path.exists() else None
-    metrics = metrics.get("metrics", metrics) if isinstance(metrics, dict) else None  # evaluate's layout, or flat
-    metric_html = _table((k, _fmt(v)) for k, v in metrics.items()) if metrics else \
-        f'<p class="note">no metrics.json yet: run <code>disentangle evaluate {html.escape(str(run.path))}</code></p>'
+    metric_html = _metrics_html(run)
     sweep = f"shifts from {-limit:g} to {limit:g} {'aggregate-posterior standard deviations' if scale == 'std' else 'prior units'} in {steps} steps"
     body = f"""<h1>{html.escape(run.path.name)}</h1>
 <p class="sub">{html.escape(config.model)} on {html.escape(config.dataset)} · step {step} of {config.steps} · {len(kl)} latents</p>
@@ -90,11 +91,68 @@ def write_report(run_dir: str | Path, *, device: str = "cpu", progress: bool = T
 <section><h2>Which latents are active</h2>{_img(kl_png, "KL per latent")}</section>
 <section><h2>Training curves</h2>{_img(curves, "training curves")}</section>
 <section><h2>Config</h2><pre>{html.escape(run.config_path.read_text())}</pre></section>"""
+    out = _write_page(run, body)
+    bar.update(2)
+    bar.close()
+    return out
+
+
+def _metrics_html(run: Run) -> str:
+    metrics = json.loads(run.metrics_path.read_text()) if run.metrics_path.exists() else None
+    metrics = metrics.get("metrics", metrics) if isinstance(metrics, dict) else None  # evaluate's layout, or flat
+    return _table((k, _fmt(v)) for k, v in metrics.items()) if metrics else \
+        f'<p class="note">no metrics.json yet: run <code>disentangle evaluate {html.escape(str(run.path))}</code></p>'
+
+
+def _write_page(run: Run, body: str) -> Path:
     page = f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(run.path.name)} · report</title>' \
            f"<style>{CSS}</style></head><body>{body}</body></html>\n"
     out = run.path / "report.html"
     atomic_write_text(out, page)
-    bar.update(2)
+    return out
+
+
+def _write_code_report(run: Run, config, dataset, model, step: int, *, progress: bool, seeds: int,
+                       samples: int = 10) -> Path:
+    """The report of a model that generates from a structured code (InfoGAN): code traversals around a few
+    fixed noise draws, random samples next to real images, curves, metrics, config."""
+    fig = run.figures
+    fig.mkdir(parents=True, exist_ok=True)
+    bar = tqdm(total=3, desc=f"report {run.path.name}", disable=not progress, unit="part")
+    anchors = viz.base_codes(model, seeds, seed=0)
+    grids = []
+    for i in range(seeds):
+        one = type(anchors)(anchors.noise[i:i + 1], anchors.categorical[i:i + 1], anchors.continuous[i:i + 1])
+        grid, rows, cols = viz.code_traversal(model, one)
+        path = fig / f"traversal_seed{i}.png"
+        viz.grid_image(grid, rows, col_labels=cols).save(path)
+        grids.append(path)
+    bar.update()
+    with torch.no_grad():
+        fake = model.generate(model.sample_code(2 * samples, torch.Generator().manual_seed(1), torch.device("cpu")))
+    real = dataset.sample(samples, np.random.default_rng(1))[0]
+    sample_png = fig / "samples.png"
+    viz.grid_image(np.stack([real, *fake.float().cpu().numpy().reshape(2, samples, *real.shape[1:])]),
+                   ["data", "G", "G"]).save(sample_png)
+    curves = viz.training_curves(run.read_log(), fig / "curves.png")
+    bar.update()
+    p = model.params
+    layout = (f"{p.noise_dim} noise dims, categorical codes {list(p.categorical) or 'none'}, "
+              f"{p.continuous} continuous codes")
+    body = f"""<h1>{html.escape(run.path.name)}</h1>
+<p class="sub">{html.escape(config.model)} on {html.escape(config.dataset)} · step {step} of {config.steps} · {html.escape(layout)}</p>
+<section><h2>Code traversals</h2><p class="note">Each row sweeps one code with the noise and the other codes held:
+a categorical code through its categories (column = category), a continuous code over [-1, 1] (its prior's range).
+Continuous codes start at 0; one grid per fixed noise draw.</p>
+{"".join(f"<h3>noise {i}</h3>" + _img(g, f"code traversal noise {i}") for i, g in enumerate(grids))}</section>
+<section><h2>Metrics</h2><p class="note">The representation scored is {html.escape(model.representation_name)}.</p>
+{_metrics_html(run)}</section>
+<section><h2>Samples</h2><p class="note">Data above, generated images below (codes and noise from the prior).</p>
+{_img(sample_png, "samples")}</section>
+<section><h2>Training curves</h2>{_img(curves, "training curves")}</section>
+<section><h2>Config</h2><pre>{html.escape(run.config_path.read_text())}</pre></section>"""
+    out = _write_page(run, body)
+    bar.update()
     bar.close()
     return out
 

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from .config import Config
 from .errors import UserError
-from .models import build_model
+from .models import Batch, Phase, build_model
 from .registry import DATASETS
 from .runs import Run
 from .viz import save_traversal, traversal_grid_array
@@ -46,15 +46,11 @@ def pick_device(name: str | None) -> torch.device:
     return device
 
 
-def make_optimizers(model, config: Config) -> dict[str, torch.optim.Optimizer]:
-    """'main' for everything but the auxiliary components, one more per auxiliary (its own settings)."""
-    aux = model.auxiliaries()
-    aux_ids = {id(p) for m in aux.values() for p in m.parameters()}
-    main = [p for p in model.parameters() if id(p) not in aux_ids]
-    opts = {"main": torch.optim.Adam(main, lr=config.lr, betas=(config.adam_beta1, config.adam_beta2))}
-    for name, module in aux.items():
-        opts[name] = module.aux_optimizer(module.parameters())
-    return opts
+def make_optimizers(phases: list[Phase], config: Config) -> dict[str, torch.optim.Optimizer]:
+    """One optimiser per phase: the phase's own, or Adam with the run's ``lr`` and betas."""
+    def default(params):
+        return torch.optim.Adam(params, lr=config.lr, betas=(config.adam_beta1, config.adam_beta2))
+    return {ph.name: (ph.optimizer or default)(ph.parameters) for ph in phases}
 
 
 def train(config: Config, out: str | Path, *, device: str | None = None, progress: bool = True,
@@ -76,10 +72,10 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
     dataset = DATASETS[config.dataset]()
     torch.manual_seed(config.seed)                      # weight initialisation
     model = build_model(config, dataset).to(dev)
-    opts = make_optimizers(model, config)
-    auxiliaries = model.auxiliaries()                   # components with a loss and optimiser of their own
+    phases = model.phases()                             # the optimiser steps of one training step, in order
+    opts = make_optimizers(phases, config)
     rng = np.random.default_rng(config.seed)            # data
-    noise = torch.Generator(device=dev).manual_seed(config.seed)  # reparameterisation eps
+    noise = torch.Generator(device=dev).manual_seed(config.seed)  # eps, permutations, GAN codes
     step = 0
     if state is not None:
         model.load_state_dict(state["model"])
@@ -113,16 +109,13 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
     while step < config.steps:
         factors = dataset.sample_factors(config.batch_size, rng)                 # (B, K)
         x = torch.from_numpy(dataset.images(factors)).to(dev, non_blocking=True)  # (B, C, H, W)
-        loss, out, q = model(x, step, noise)
-        opts["main"].zero_grad(set_to_none=True)
-        loss.backward()
-        opts["main"].step()
-        for name, module in auxiliaries.items():
-            aux_loss, aux_logs = module.aux_loss(q)
-            opts[name].zero_grad(set_to_none=True)
-            aux_loss.backward()
-            opts[name].step()
-            out.update(aux_logs)
+        batch, out = Batch(x, step, noise), {}
+        for phase in phases:
+            loss, phase_logs = phase.loss(batch)
+            opts[phase.name].zero_grad(set_to_none=True)
+            loss.backward()
+            opts[phase.name].step()
+            out.update(phase_logs)
         step += 1
         bar.update(1)
         if step % config.log_every == 0 or step == config.steps:

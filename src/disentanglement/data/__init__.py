@@ -1,6 +1,6 @@
 """Datasets with known generative factors (the ``FactorDataset`` contract)."""
 from .base import FactorDataset, TorchView
 from .dsprites import DSprites
-from .toy import Squares
+from .toy import Glyphs, Squares
 
-__all__ = ["FactorDataset", "TorchView", "DSprites", "Squares"]
+__all__ = ["FactorDataset", "TorchView", "DSprites", "Glyphs", "Squares"]

@@ -26,3 +26,36 @@ class Squares(FactorDataset):
         rows = (grid >= 1 + pos_y[:, None]) & (grid < 1 + pos_y[:, None] + side[:, None])  # (n, 16)
         img = rows[:, :, None] & cols[:, None, :]           # (n, 16, 16)
         return img[:, None].astype(np.float32)              # (n, 1, 16, 16)
+
+
+# 8x8 glyphs with strokes 2 pixels wide: a filled square (64 pixels), a plus (28), a ring (48)
+_GLYPHS = np.zeros((3, 8, 8), dtype=bool)
+_GLYPHS[0] = True
+_GLYPHS[1, 3:5, :] = _GLYPHS[1, :, 3:5] = True
+_GLYPHS[2] = True
+_GLYPHS[2, 2:6, 2:6] = False
+
+
+class Glyphs(FactorDataset):
+    """One of three 8x8 glyphs on a 16x16 black canvas: a toy whose main variation is a discrete factor.
+
+    Factors: shape 3 (filled square, plus, ring), posX 5, posY 5 (one pixel per step, glyph corner at
+    2..6).  75 images.  The shape factor is what an InfoGAN categorical code should find.
+    """
+
+    name = "glyphs"
+    factor_names = ("shape", "posX", "posY")
+    factor_sizes = (3, 5, 5)
+    observation_shape = (1, 16, 16)
+
+    def _render(self, factors: np.ndarray) -> np.ndarray:
+        shape, pos_x, pos_y = factors.T                     # (n,) each
+        img = np.zeros((len(factors), 16, 16), dtype=np.float32)
+        for i, (s, x, y) in enumerate(zip(shape, pos_x, pos_y)):
+            img[i, 2 + y:10 + y, 2 + x:10 + x] = _GLYPHS[s]
+        # soften the edges with a [1, 2, 1] / 4 blur along each axis: smooth images a small GAN fits fast
+        pad = np.pad(img, ((0, 0), (1, 1), (1, 1)))
+        img = (pad[:, :-2] + 2 * pad[:, 1:-1] + pad[:, 2:])[:, :, 1:-1] / 4
+        pad = np.pad(img, ((0, 0), (1, 1), (1, 1)))
+        img = (pad[:, 1:-1, :-2] + 2 * pad[:, 1:-1, 1:-1] + pad[:, 1:-1, 2:]) / 4
+        return img[:, None].astype(np.float32)              # (n, 1, 16, 16)

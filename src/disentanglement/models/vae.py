@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..penalties.base import Penalty, Posterior
+from .base import Batch, Phase
 
 RECONSTRUCTIONS = ("bernoulli", "gaussian")
 
@@ -31,6 +32,8 @@ def reconstruction_loss(logits: torch.Tensor, x: torch.Tensor, kind: str) -> tor
 
 
 class VAE(nn.Module):
+    representation_name = "encoder mean"
+
     def __init__(self, encoder: nn.Module, decoder: nn.Module, penalty: Penalty, reconstruction: str = "bernoulli"):
         super().__init__()
         if reconstruction not in RECONSTRUCTIONS:
@@ -57,6 +60,21 @@ class VAE(nn.Module):
         loss = recon + penalty
         return loss, {"loss": loss, "recon": recon, **logs}, q
 
-    def auxiliaries(self) -> dict[str, nn.Module]:
-        """Components with a loss and optimiser of their own (``aux_loss`` / ``aux_optimizer``)."""
-        return {"penalty": self.penalty} if hasattr(self.penalty, "aux_loss") else {}
+    def representation(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, C, H, W) -> the encoder mean (B, D): the representation the metrics score (Locatello et al. 2019)."""
+        return self.encoder(x)[0]
+
+    def phases(self) -> list[Phase]:
+        """'main' minimises the loss over everything but the penalty's own network; a penalty with
+        ``aux_loss`` / ``aux_optimizer`` (FactorVAE's discriminator) gets a second phase, 'penalty'."""
+        if not hasattr(self.penalty, "aux_loss"):
+            return [Phase("main", list(self.parameters()), self._main_loss)]
+        own = {id(p) for p in self.penalty.parameters()}
+        main = [p for p in self.parameters() if id(p) not in own]
+        return [Phase("main", main, self._main_loss),
+                Phase("penalty", list(self.penalty.parameters()), lambda b: self.penalty.aux_loss(b.shared["q"]),
+                      self.penalty.aux_optimizer)]
+
+    def _main_loss(self, batch: Batch):
+        loss, logs, batch.shared["q"] = self(batch.x, batch.step, batch.generator)
+        return loss, logs

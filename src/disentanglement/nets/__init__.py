@@ -1,17 +1,24 @@
-"""Encoders and decoders.  ``build_vae_nets`` picks the study's conv net for 64x64 images."""
+"""Encoders, decoders, generators, discriminators.  ``build_vae_nets`` / ``build_gan_nets`` pick the
+study's conv nets for 64x64 images and MLPs for anything else."""
 from __future__ import annotations
 
 from .conv64 import Conv64Decoder, Conv64Encoder
-from .mlp import MLPDecoder, MLPEncoder
+from .dcgan import DCGANDiscriminatorBody, DCGANGenerator
+from .mlp import MLPDecoder, MLPDiscriminatorBody, MLPEncoder, MLPGenerator
 
-ARCHITECTURES = ("auto", "conv64", "mlp")
+ARCHITECTURES = ("auto", "conv64", "mlp")          # --set net=... for a VAE
+GAN_ARCHITECTURES = ("auto", "dcgan", "mlp")       # --set net=... for a GAN
+
+
+def _is64(observation_shape) -> bool:
+    return tuple(observation_shape[1:]) == (64, 64)
 
 
 def build_vae_nets(arch: str, observation_shape: tuple[int, int, int], latent_dim: int):
     """(encoder, decoder) for ``arch``; "auto" = conv64 for 64x64 images, else mlp."""
     channels, height, width = observation_shape
     if arch == "auto":
-        arch = "conv64" if (height, width) == (64, 64) else "mlp"
+        arch = "conv64" if _is64(observation_shape) else "mlp"
     if arch == "conv64":
         if (height, width) != (64, 64):
             raise ValueError(f"net=conv64 needs 64x64 images, the dataset gives {height}x{width}; use net=mlp")
@@ -21,4 +28,25 @@ def build_vae_nets(arch: str, observation_shape: tuple[int, int, int], latent_di
     raise ValueError(f"unknown net {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
 
 
-__all__ = ["Conv64Encoder", "Conv64Decoder", "MLPEncoder", "MLPDecoder", "build_vae_nets", "ARCHITECTURES"]
+def build_gan_nets(arch: str, observation_shape: tuple[int, int, int], input_dim: int, spectral_norm: bool = True):
+    """(generator, discriminator body) for ``arch``; "auto" = dcgan for square images of side 2^k >= 8, else mlp.
+
+    The body has a ``features`` attribute: the width of the vector the heads read.
+    """
+    channels, height, width = observation_shape
+    square = height == width and height >= 8 and height & (height - 1) == 0
+    if arch == "auto":
+        arch = "dcgan" if square else "mlp"
+    if arch == "dcgan":
+        if not square:
+            raise ValueError(f"net=dcgan needs square images of side 8, 16, 32, 64, ..., the dataset gives "
+                             f"{height}x{width}; use net=mlp")
+        return DCGANGenerator(input_dim, channels, height), DCGANDiscriminatorBody(channels, spectral_norm, height)
+    if arch == "mlp":
+        return MLPGenerator(input_dim, observation_shape), MLPDiscriminatorBody(observation_shape, spectral_norm=spectral_norm)
+    raise ValueError(f"unknown net {arch!r} for a GAN; choose one of {', '.join(GAN_ARCHITECTURES)}")
+
+
+__all__ = ["Conv64Encoder", "Conv64Decoder", "DCGANDiscriminatorBody", "DCGANGenerator", "MLPDecoder",
+           "MLPDiscriminatorBody", "MLPEncoder", "MLPGenerator", "build_gan_nets", "build_vae_nets",
+           "ARCHITECTURES", "GAN_ARCHITECTURES"]

@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import UserError
 from ..penalties._math import gaussian_kl
+from .code_traversal import base_codes, code_traversal, is_code_model
 
 SCALES = ("fixed", "std")
 
@@ -111,7 +112,12 @@ def grid_image(grid: np.ndarray, row_labels: list[str] | None = None, cell: int 
 
 
 def traversal_grid_array(model, image: torch.Tensor, *, limit: float = 2.0, steps: int = 9) -> np.ndarray:
-    """(H, W, 3) uint8 traversal grid of ``image`` (latents as rows) — e.g. for TensorBoard's add_image."""
+    """(H, W, 3) uint8 traversal grid of ``image`` (latents as rows) — e.g. for TensorBoard's add_image.
+
+    For a code model (InfoGAN) ``image`` is not used: its codes are swept around a fixed noise (seed 0)."""
+    if is_code_model(model):
+        grid, rows, _ = code_traversal(model, base_codes(model, 1), steps=steps)
+        return np.asarray(grid_image(grid, rows, cell=32))
     grid = traverse(model, image, np.linspace(-limit, limit, steps))
     return np.asarray(grid_image(grid, [f"z{d}" for d in range(grid.shape[0])], cell=32))
 
@@ -122,7 +128,14 @@ def save_traversal(model, image: torch.Tensor, path: str | Path, *, limit: float
     """Write the traversal PNG of ``image``: latents as rows, ``steps`` values in [-limit, limit].
 
     ``values`` (S,) or (D, S) overrides the fixed sweep; ``latents`` picks and orders the rows.
+    A code model (InfoGAN) sweeps each of its codes around a fixed noise (seed 0) instead; ``image`` is not used.
     """
+    if is_code_model(model):
+        grid, rows, cols = code_traversal(model, base_codes(model, 1), steps=steps)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        grid_image(grid, rows, col_labels=cols).save(path)
+        return path
     vals = np.linspace(-limit, limit, steps) if values is None else values
     grid = traverse(model, image, vals, latents)
     rows = list(range(grid.shape[0])) if latents is None else list(latents)

@@ -1,0 +1,184 @@
+"""InfoGAN (Chen et al. 2016): a GAN whose input code c is made interpretable by maximising a
+variational lower bound on the mutual information I(c; G(z, c)) (Eq. 4-5),
+
+    L_I(G, Q) = E_{c ~ p(c), x ~ G(z, c)}[log Q(c | x)] + H(c)  <=  I(c; G(z, c)),
+    min_{G,Q} max_D  V(D, G) - λ L_I(G, Q).
+
+G's input is [z, one-hot categorical codes, continuous codes]: noise z ~ U[-1, 1]^noise_dim, each
+categorical code uniform over its k categories, each continuous code ~ U[-1, 1].  The auxiliary head
+Q(c | x) shares the discriminator's body: softmax logits for each categorical code and a factored
+Gaussian for the continuous codes — unit variance by default, as the authors' code (``fix_std=True``)
+and InfoGAN-CR (``q_std=1``); ``learn_q_std=True`` adds a predicted log-variance (the paper's
+description), which on our toy let log Q(c|x) grow without bound and swamp the GAN loss.
+
+A training step is two phases, as in the authors' code (openai/InfoGAN, ``infogan_trainer.py``), where
+the information term enters both players' losses:
+
+1. "discriminator" (D body + real/fake head):  BCE(D(x), 1) + BCE(D(G(z, c)), 0) - λ L_I   (G detached);
+2. "generator" (G + Q head):  the non-saturating loss BCE(D(G(z, c)), 1) - λ L_I.
+
+Defaults: 5 noise dims, one 3-way categorical code and 4 continuous codes (dSprites: shape + scale,
+orientation, posX, posY; InfoGAN-CR uses 5 continuous codes + 5 noise dims), λ = 1 (the paper's value
+for categorical codes), Adam β1 = 0.5 (DCGAN, InfoGAN), spectral norm on the discriminator (Miyato et
+al. 2018; as InfoGAN-CR) and a discriminator faster than the generator: D lr 1e-3, G + Q lr 2e-4
+(the two-time-scale rule, Heusel et al. 2017; InfoGAN-CR also runs D at twice G's rate).  On the
+``glyphs`` toy these found the shape factor where the paper's G 1e-3 / D 2e-4 without spectral norm
+did not (tests/test_infogan.py has the numbers).
+
+The representation the metrics score is Q's prediction on real images: for each categorical code its
+argmax category (one column, values 0..k-1), then each continuous code's mean — one column per code.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..nets import build_gan_nets
+from ..penalties import base
+from .base import Batch, Phase
+
+
+@dataclass(frozen=True)
+class InfoGANParams(base.Params):
+    noise_dim: int = 5                       # unregularised noise z ~ U[-1, 1]
+    categorical: tuple[int, ...] = (3,)      # sizes of the categorical codes (each >= 2); () for none
+    continuous: int = 4                      # number of continuous codes ~ U[-1, 1]
+    lambda_info: float = 1.0                 # λ: weight of the mutual-information bound L_I
+    d_lr: float = 1e-3                       # the discriminator's Adam (G + Q use the run's lr, betas)
+    d_beta1: float = 0.5
+    d_beta2: float = 0.999
+    spectral_norm: bool = True               # on the discriminator body and real/fake head
+    learn_q_std: bool = False                # Q's continuous codes: learned variance, or unit variance
+
+    def validate(self) -> None:
+        base.require(self.noise_dim >= 0, f"penalty.noise_dim must be >= 0, got {self.noise_dim}")
+        base.require(self.continuous >= 0, f"penalty.continuous must be >= 0, got {self.continuous}")
+        small = [k for k in self.categorical if k < 2]
+        base.require(not small, f"penalty.categorical sizes must be >= 2 (a {small[0] if small else 0}-way code "
+                                f"carries no information), got {list(self.categorical)}")
+        base.require(len(self.categorical) + self.continuous > 0,
+                     "InfoGAN needs at least one code: set penalty.categorical (e.g. 3) or penalty.continuous (e.g. 4)")
+        base.require(self.lambda_info >= 0, f"penalty.lambda_info must be >= 0, got {self.lambda_info}")
+        base.require(self.d_lr > 0, f"penalty.d_lr must be > 0, got {self.d_lr}")
+        for name in ("d_beta1", "d_beta2"):
+            base.require(0 <= getattr(self, name) < 1, f"penalty.{name} must lie in [0, 1), got {getattr(self, name)}")
+
+
+@dataclass
+class Code:
+    """A batch of G's inputs: ``noise`` (B, N), ``categorical`` (B, K_cat) int64, ``continuous`` (B, C)."""
+
+    noise: torch.Tensor
+    categorical: torch.Tensor
+    continuous: torch.Tensor
+
+
+class InfoGAN(nn.Module):
+    Params = InfoGANParams
+    # Run settings InfoGAN does not use, and the defaults it brings for those it does (InfoGAN, Appendix C).
+    unused_config = ("latent_dim", "reconstruction")
+    config_defaults = {"lr": 2e-4, "adam_beta1": 0.5, "adam_beta2": 0.999}
+    representation_name = "Q head: argmax of each categorical code, mean of each continuous code"
+
+    def __init__(self, params: InfoGANParams, observation_shape: tuple[int, int, int], net: str = "auto"):
+        super().__init__()
+        self.params = p = params
+        self.observation_shape = tuple(observation_shape)
+        self.input_dim = p.noise_dim + sum(p.categorical) + p.continuous
+        self.generator, self.body = build_gan_nets(net, self.observation_shape, self.input_dim, p.spectral_norm)
+        width = self.body.features
+        self.d_head = nn.Linear(width, 1)
+        if p.spectral_norm:
+            self.d_head = nn.utils.parametrizations.spectral_norm(self.d_head)
+        q_out = sum(p.categorical) + p.continuous * (2 if p.learn_q_std else 1)
+        self.q_head = nn.Sequential(nn.Linear(width, 128), nn.LeakyReLU(0.2), nn.Linear(128, q_out))
+
+    # ---- codes -----------------------------------------------------------------------------------
+    @property
+    def code_names(self) -> list[str]:
+        """One name per representation column: ``cat0``.. then ``c0``.."""
+        return [f"cat{j}" for j in range(len(self.params.categorical))] + [f"c{j}" for j in range(self.params.continuous)]
+
+    def sample_code(self, n: int, generator: torch.Generator | None = None, device=None) -> Code:
+        """n draws from the prior: noise and continuous codes U[-1, 1], categories uniform."""
+        p = self.params
+        device = device if device is not None else next(self.parameters()).device
+        u = torch.rand(n, p.noise_dim + p.continuous, generator=generator, device=device) * 2 - 1
+        cats = [torch.randint(k, (n,), generator=generator, device=device) for k in p.categorical]
+        categorical = torch.stack(cats, 1) if cats else torch.zeros(n, 0, dtype=torch.long, device=device)
+        return Code(noise=u[:, :p.noise_dim], categorical=categorical, continuous=u[:, p.noise_dim:])
+
+    def generate(self, code: Code) -> torch.Tensor:
+        """G(z, c): Code of B rows -> images (B, C, H, W) in [0, 1]."""
+        onehots = [F.one_hot(code.categorical[:, j], k).to(code.noise.dtype)
+                   for j, k in enumerate(self.params.categorical)]
+        return self.generator(torch.cat([code.noise, *onehots, code.continuous], 1))
+
+    # ---- discriminator and Q ---------------------------------------------------------------------
+    def q(self, features: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+        """features (B, F) -> (categorical logits [(B, k_j)], continuous mean (B, C), log-variance (B, C))."""
+        p = self.params
+        out = self.q_head(features)
+        logits = list(out[:, :sum(p.categorical)].split(list(p.categorical), 1)) if p.categorical else []
+        rest = out[:, sum(p.categorical):]
+        mean = rest[:, :p.continuous]
+        logvar = rest[:, p.continuous:] if p.learn_q_std else torch.zeros_like(mean)
+        return logits, mean, logvar
+
+    def info_bound(self, features: torch.Tensor, code: Code) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """E[log Q(c | x)] summed over codes, mean over the batch; logs the bounds L_I = that + H(c) in nats."""
+        p = self.params
+        logits, mean, logvar = self.q(features)
+        log_q_cat = sum((-F.cross_entropy(lg, code.categorical[:, j]) for j, lg in enumerate(logits)),
+                        torch.zeros((), device=features.device))
+        log_q_cont = (-0.5 * (math.log(2 * math.pi) + logvar + (code.continuous - mean) ** 2 / logvar.exp())).sum(1).mean()
+        logs = {}
+        if p.categorical:
+            logs["mi_cat"] = log_q_cat.detach() + sum(math.log(k) for k in p.categorical)   # H(c) = log k
+        if p.continuous:
+            logs["mi_cont"] = log_q_cont.detach() + p.continuous * math.log(2.0)         # H(U[-1, 1]) = log 2
+        return log_q_cat + log_q_cont, logs
+
+    def real_fake(self, features: torch.Tensor) -> torch.Tensor:
+        """features (B, F) -> the real/fake logit (B,)."""
+        return self.d_head(features).squeeze(1)
+
+    # ---- training --------------------------------------------------------------------------------
+    def phases(self) -> list[Phase]:
+        p = self.params
+        d_params = [*self.body.parameters(), *self.d_head.parameters()]
+        g_params = [*self.generator.parameters(), *self.q_head.parameters()]
+        d_opt = lambda params: torch.optim.Adam(params, lr=p.d_lr, betas=(p.d_beta1, p.d_beta2))  # noqa: E731
+        return [Phase("discriminator", d_params, self._d_loss, d_opt), Phase("generator", g_params, self._g_loss)]
+
+    def _d_loss(self, batch: Batch):
+        code = self.sample_code(len(batch.x), batch.generator, batch.x.device)
+        fake = self.generate(code)                                            # (B, C, H, W)
+        batch.shared.update(code=code, fake=fake)
+        real_logit = self.real_fake(self.body(batch.x))                       # (B,)
+        features = self.body(fake.detach())                                   # (B, F)
+        fake_logit = self.real_fake(features)
+        gan = F.softplus(-real_logit).mean() + F.softplus(fake_logit).mean()  # BCE(D(x), 1) + BCE(D(G), 0)
+        log_q, _ = self.info_bound(features, code)
+        loss = gan - self.params.lambda_info * log_q
+        return loss, {"d_loss": gan, "d_real": torch.sigmoid(real_logit).mean(), "d_fake": torch.sigmoid(fake_logit).mean()}
+
+    def _g_loss(self, batch: Batch):
+        code, fake = batch.shared["code"], batch.shared["fake"]
+        features = self.body(fake)
+        gan = F.softplus(-self.real_fake(features)).mean()                   # non-saturating: BCE(D(G), 1)
+        log_q, logs = self.info_bound(features, code)
+        loss = gan - self.params.lambda_info * log_q
+        return loss, {"loss": loss, "g_loss": gan, "info_loss": -log_q, **logs}
+
+    # ---- evaluation ------------------------------------------------------------------------------
+    def representation(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, C, H, W) -> Q's code (B, K_cat + C): argmax category of each categorical code, continuous means."""
+        logits, mean, _ = self.q(self.body(x))
+        cats = [lg.argmax(1, keepdim=True).to(mean.dtype) for lg in logits]
+        return torch.cat([*cats, mean], 1)
+

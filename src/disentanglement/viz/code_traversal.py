@@ -1,0 +1,55 @@
+"""Traversals of a GAN's structured code (InfoGAN, Chen et al. 2016, Fig. 2-5): hold the noise and every
+other code fixed, and sweep one code — a categorical code through each of its categories, a continuous
+code over linspace(-limit, limit, steps) (its prior is U[-1, 1]; InfoGAN shows [-2, 2] to extrapolate).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..models.infogan import Code
+
+
+def is_code_model(model) -> bool:
+    """Models that generate from a structured code (``sample_code`` / ``generate``) rather than decode a posterior."""
+    return hasattr(model, "sample_code") and hasattr(model, "generate")
+
+
+def base_codes(model, n: int, seed: int = 0) -> Code:
+    """n fixed anchors: noise from ``seed``, categories drawn, continuous codes at 0 (row 0: category 0)."""
+    gen = torch.Generator().manual_seed(seed)
+    device = next(model.parameters()).device
+    code = model.sample_code(n, gen, torch.device("cpu"))
+    code.continuous.zero_()
+    code.categorical[:1] = 0
+    return Code(*(t.to(device) for t in (code.noise, code.categorical, code.continuous)))
+
+
+@torch.no_grad()
+def code_traversal(model, code: Code, *, limit: float = 1.0, steps: int = 9) -> tuple[np.ndarray, list[str], list[str]]:
+    """Sweep each code of the one-row ``code``: (R, S, C, H, W) in [0, 1], row labels, column labels.
+
+    Rows are the categorical codes, then the continuous codes; S = max(steps, largest category count).
+    A categorical row shows category s in column s and stays blank (white) past its size.
+    """
+    cats, n_cont = list(model.params.categorical), model.params.continuous
+    width = max([steps, *cats])
+    values = np.linspace(-limit, limit, steps)
+    rows, labels = [], []
+    for j, k in enumerate(cats):
+        sweep = Code(code.noise.repeat(k, 1), code.categorical.repeat(k, 1), code.continuous.repeat(k, 1))
+        sweep.categorical[:, j] = torch.arange(k, device=sweep.categorical.device)
+        rows.append((model.generate(sweep), k))
+        labels.append(f"cat{j} ({k})")
+    for j in range(n_cont):
+        sweep = Code(code.noise.repeat(steps, 1), code.categorical.repeat(steps, 1), code.continuous.repeat(steps, 1))
+        sweep.continuous[:, j] = torch.as_tensor(values, dtype=sweep.continuous.dtype, device=sweep.continuous.device)
+        rows.append((model.generate(sweep), steps))
+        labels.append(f"c{j}")
+    shape = tuple(model.observation_shape)
+    grid = np.ones((len(rows), width, *shape), dtype=np.float32)
+    for r, (images, count) in enumerate(rows):
+        grid[r, :count] = images.float().cpu().numpy()
+    # column labels: the continuous values (a categorical row's column s is category s), or the categories
+    cols = [f"{v:+.2g}" for v in values] + [""] * (width - steps) if n_cont else [str(s) for s in range(width)]
+    return grid, labels, cols
