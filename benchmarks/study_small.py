@@ -24,6 +24,7 @@ import torch
 
 from disentanglement.config import make_config
 from disentanglement.data import DSprites
+from disentanglement.evaluate import mean_encoder
 from disentanglement.models import build_model
 from disentanglement.train import train
 
@@ -36,14 +37,6 @@ SETTINGS = {  # name -> (model, overrides); the study's values
     "DIP-VAE-I l=5": ("dip_vae", ["penalty.type=i", "penalty.lambda_od=5"]),
     "DIP-VAE-II l=5": ("dip_vae", ["penalty.type=ii", "penalty.lambda_od=5"]),
 }
-
-
-def encoder_of(model):
-    @torch.no_grad()
-    def encode(images: np.ndarray) -> np.ndarray:
-        out = [model.encode(torch.from_numpy(images[i:i + 256]))[0] for i in range(0, len(images), 256)]
-        return torch.cat(out).numpy()
-    return encode
 
 
 def main() -> None:
@@ -68,7 +61,7 @@ def main() -> None:
         net.load_state_dict(torch.load(out / "checkpoint.pt", weights_only=True)["model"])
         net.eval()
         start = time.perf_counter()
-        data, encode = DSprites(), encoder_of(net)
+        data, encode = DSprites(), mean_encoder(net, "cpu")
         rs = np.random.RandomState(0)                 # the study's sampling: 10000 train, then 5000 test codes
         train_codes = sample_codes(data, encode, 10000, random_state=rs)
         test_codes = sample_codes(data, encode, 5000, random_state=rs)
