@@ -30,7 +30,8 @@ def code_traversal(model, code: Code, *, limit: float = 1.0, steps: int = 9) -> 
     """Sweep each code of the one-row ``code``: (R, S, C, H, W) in [0, 1], row labels, column labels.
 
     Rows are the categorical codes, then the continuous codes; S = max(steps, largest category count).
-    A categorical row shows category s in column s and stays blank (white) past its size.
+    A categorical row (label ``catJ: 0..k-1``) shows category s in column s, blank (white) past its size;
+    the column labels are the continuous values.
     """
     cats, n_cont = list(model.params.categorical), model.params.continuous
     width = max([steps, *cats])
@@ -40,7 +41,7 @@ def code_traversal(model, code: Code, *, limit: float = 1.0, steps: int = 9) -> 
         sweep = Code(code.noise.repeat(k, 1), code.categorical.repeat(k, 1), code.continuous.repeat(k, 1))
         sweep.categorical[:, j] = torch.arange(k, device=sweep.categorical.device)
         rows.append((model.generate(sweep), k))
-        labels.append(f"cat{j} ({k})")
+        labels.append(f"cat{j}: 0..{k - 1}")
     for j in range(n_cont):
         sweep = Code(code.noise.repeat(steps, 1), code.categorical.repeat(steps, 1), code.continuous.repeat(steps, 1))
         sweep.continuous[:, j] = torch.as_tensor(values, dtype=sweep.continuous.dtype, device=sweep.continuous.device)
