@@ -15,7 +15,7 @@ from disentanglement.models import Batch, InfoGAN, build_model
 from disentanglement.nets import DCGANDiscriminatorBody, DCGANGenerator, build_gan_nets
 from disentanglement.runs import Run, load_trained
 from disentanglement.train import make_optimizers, train
-from disentanglement.viz import code_traversal, save_traversal
+from disentanglement.viz import code_traversal, code_traversal_effects, save_traversal
 
 TOY = {"model": "infogan", "dataset": "glyphs", "log_every": 5, "checkpoint_every": 10}
 LAYOUT = ["penalty.categorical=3", "penalty.continuous=2", "penalty.noise_dim=2"]
@@ -117,6 +117,9 @@ def test_representation_and_traversal_shapes(tmp_path):
     assert grid.shape == (5, 7, 1, 16, 16) and rows == ["cat0: 0..3", "cat1: 0..1", "c0", "c1", "c2"]
     assert len(cols) == 7 and np.all(grid[1, 2:] == 1.0)          # a 2-way code leaves its other columns blank
     assert not np.allclose(grid[2, 0], grid[2, -1])                # sweeping c0 changes the image
+    readout = lambda images: torch.stack([images.mean((1, 2, 3)), images[..., :8].mean((1, 2, 3))], 1)  # noqa: E731
+    effect = code_traversal_effects(model, readout, seeds=4, steps=5)
+    assert effect.shape == (5, 2) and np.all(effect >= 0) and effect.max() > 0
     png = save_traversal(model, None, tmp_path / "t.png")
     assert png.exists() and png.stat().st_size > 0
 
@@ -127,7 +130,9 @@ def test_cli_dsprites_end_to_end(capsys, tmp_path):
                  "--no-progress", "--set", "batch_size=8", "--set", "checkpoint_every=1"]) == 0
     assert "infogan on dsprites: step 2/2" in capsys.readouterr().out
     page = (tmp_path / "gan" / "report.html").read_text()
-    assert "Code traversals" in page and page.count("data:image/png;base64,") >= 5
+    assert "Code traversals" in page and "Traversal score" in page and page.count("data:image/png;base64,") >= 6
+    score = json.loads((tmp_path / "gan" / "figures" / "traversal_score.json").read_text())
+    assert score["codes"] == ["cat0", "c0", "c1", "c2", "c3"] and len(score["effect"]) == 5
     assert main(["evaluate", out, "--metrics", "mig,sap", "--no-progress"]) == 0
     record = json.loads((tmp_path / "gan" / "metrics.json").read_text())
     assert record["representation"].startswith("Q head") and 0 <= record["metrics"]["mig"] <= 1

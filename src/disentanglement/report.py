@@ -51,7 +51,8 @@ def write_report(run_dir: str | Path, *, device: str = "cpu", progress: bool = T
     run = Run(run_dir)
     config, dataset, model, step = load_trained(run.path, device)
     if viz.is_code_model(model):
-        return _write_code_report(run, config, dataset, model, step, progress=progress, seeds=seeds)
+        return _write_code_report(run, config, dataset, model, step, device=device, progress=progress, seeds=seeds,
+                                  score_seeds=score_seeds)
     fig = run.figures
     bar = tqdm(total=6, desc=f"report {run.path.name}", disable=not progress, unit="part")
     rng = np.random.default_rng(0)
@@ -112,13 +113,14 @@ def _write_page(run: Run, body: str) -> Path:
     return out
 
 
-def _write_code_report(run: Run, config, dataset, model, step: int, *, progress: bool, seeds: int,
-                       samples: int = 10) -> Path:
+def _write_code_report(run: Run, config, dataset, model, step: int, *, device, progress: bool, seeds: int,
+                       score_seeds: int, samples: int = 10) -> Path:
     """The report of a model that generates from a structured code (InfoGAN): code traversals around a few
-    fixed noise draws, random samples next to real images, curves, metrics, config."""
+    fixed noise draws, the traversal score of the codes, random samples next to real images, curves,
+    metrics, config."""
     fig = run.figures
     fig.mkdir(parents=True, exist_ok=True)
-    bar = tqdm(total=3, desc=f"report {run.path.name}", disable=not progress, unit="part")
+    bar = tqdm(total=4, desc=f"report {run.path.name}", disable=not progress, unit="part")
     anchors = viz.base_codes(model, seeds, seed=0)
     grids = []
     for i in range(seeds):
@@ -128,8 +130,11 @@ def _write_code_report(run: Run, config, dataset, model, step: int, *, progress:
         viz.grid_image(grid, rows, col_labels=cols).save(path)
         grids.append(path)
     bar.update()
+    score_html = _code_score_section(run, dataset, model, device, score_seeds)
+    bar.update()
     with torch.no_grad():
-        fake = model.generate(model.sample_code(2 * samples, torch.Generator().manual_seed(1), torch.device("cpu")))
+        prior = model.sample_code(2 * samples, torch.Generator().manual_seed(1), torch.device("cpu"))
+        fake = model.generate(type(prior)(*(t.to(device) for t in (prior.noise, prior.categorical, prior.continuous))))
     real = dataset.sample(samples, np.random.default_rng(1))[0]
     sample_png = fig / "samples.png"
     viz.grid_image(np.stack([real, *fake.float().cpu().numpy().reshape(2, samples, *real.shape[1:])]),
@@ -145,6 +150,7 @@ def _write_code_report(run: Run, config, dataset, model, step: int, *, progress:
 a categorical code through its categories (column = category), a continuous code over [-1, 1] (its prior's range).
 Continuous codes start at 0; one grid per fixed noise draw.</p>
 {"".join(f"<h3>noise {i}</h3>" + _img(g, f"code traversal noise {i}") for i, g in enumerate(grids))}</section>
+{score_html}
 <section><h2>Metrics</h2><p class="note">The representation scored is {html.escape(model.representation_name)}.</p>
 {_metrics_html(run)}</section>
 <section><h2>Samples</h2><p class="note">Data above, generated images below (codes and noise from the prior).</p>
@@ -155,6 +161,28 @@ Continuous codes start at 0; one grid per fixed noise draw.</p>
     bar.update()
     bar.close()
     return out
+
+
+def _code_score_section(run: Run, dataset, model, device, seeds: int) -> str:
+    """The traversal score of a code model's codes (rows: categorical, then continuous codes): an HTML section."""
+    if not getattr(dataset, "factor_sizes", ()):
+        return '<section><h2>Traversal score</h2><p class="note">this dataset has no known factors.</p></section>'
+    predictor, accuracy = viz.load_or_train(dataset, run.path / "factor_predictor.pt", device=device)
+    effect = viz.code_traversal_effects(model, predictor.readout, seeds=seeds)
+    result = viz.traversal_score(effect)
+    names, codes = list(dataset.factor_names), model.code_names
+    heat = viz.effect_heatmap(effect, run.figures / "traversal_score.png", factor_names=names, score=result["score"],
+                              share=result["share"], row_names=codes)
+    record = {"traversal_score": result["score"], "factor_names": names, "codes": codes, "effect": effect.tolist(),
+              "active": result["active"].tolist(), "predictor_accuracy": dict(zip(names, accuracy))}
+    atomic_write_text(run.figures / "traversal_score.json", json.dumps(record, indent=2) + "\n")
+    score = "no active code" if np.isnan(result["score"]) else f"{result['score']:.3f}"
+    acc = ", ".join(f"{n} {a:.0%}" for n, a in zip(names, accuracy))
+    return f"""<section><h2>Traversal score</h2><p class="score">{score}</p>
+<p class="note">For each code, generate sweeps around {seeds} draws of noise and codes from the prior, read the
+factors of the images with a predictor trained on the dataset (held-out accuracy: {html.escape(acc)}), and measure
+how far each factor moves (share of its range). The score is the share of each active code's effect that falls on
+its main factor, averaged: 1 means every code turns exactly one factor.</p>{_img(heat, "traversal score heat map")}</section>"""
 
 
 def _score_section(run: Run, dataset, model, values, order, kl, device, seeds: int, bar) -> str:

@@ -54,3 +54,32 @@ def code_traversal(model, code: Code, *, limit: float = 1.0, steps: int = 9) -> 
     # column labels: the continuous values (a categorical row's column s is category s), or the categories
     cols = [f"{v:+.2g}" for v in values] + [""] * (width - steps) if n_cont else [str(s) for s in range(width)]
     return grid, labels, cols
+
+
+@torch.no_grad()
+def code_traversal_effects(model, readout, *, seeds: int = 32, seed: int = 0, limit: float = 1.0, steps: int = 9,
+                           batch: int = 1024) -> np.ndarray:
+    """effect (R, K) of each code on each factor: the traversal score's matrix (viz.traversal_score) for a code model.
+
+    Anchors are ``seeds`` draws of noise and codes from the prior (a VAE's are encoded images).  Row r sweeps
+    code r — a categorical code through its categories, a continuous one over linspace(-limit, limit, steps) —
+    and effect[r, k] is the mean over anchors of (max - min) of factor k as ``readout(images) -> (B, K)`` reads it.
+    """
+    device = next(model.parameters()).device
+    anchors = model.sample_code(seeds, torch.Generator().manual_seed(seed), torch.device("cpu"))
+    anchors = Code(*(t.to(device) for t in (anchors.noise, anchors.categorical, anchors.continuous)))
+    sweeps = [("categorical", j, torch.arange(k, device=device)) for j, k in enumerate(model.params.categorical)]
+    sweeps += [("continuous", j, torch.linspace(-limit, limit, steps, device=device))
+               for j in range(model.params.continuous)]
+    rows = []
+    for kind, j, values in sweeps:
+        s = len(values)
+        code = Code(anchors.noise.repeat_interleave(s, 0), anchors.categorical.repeat_interleave(s, 0),
+                    anchors.continuous.repeat_interleave(s, 0))                       # (N*S, ...), anchor-major
+        getattr(code, kind)[:, j] = values.repeat(seeds).to(getattr(code, kind).dtype)
+        read = torch.cat([readout(model.generate(Code(code.noise[i:i + batch], code.categorical[i:i + batch],
+                                                      code.continuous[i:i + batch])))
+                          for i in range(0, seeds * s, batch)])                         # (N*S, K)
+        read = read.view(seeds, s, -1)
+        rows.append((read.amax(1) - read.amin(1)).mean(0))                              # (K,)
+    return torch.stack(rows).double().cpu().numpy()

@@ -60,8 +60,10 @@ def training_curves(records: list[dict], path: str | Path) -> Path:
 
 def effect_heatmap(effect: np.ndarray, path: str | Path, *, factor_names: Sequence[str],
                    order: Sequence[int] | None = None, score: float | None = None,
-                   share: np.ndarray | None = None) -> Path:
-    """Heat map of effect (D, K): how much turning latent d moves factor k (share of the factor's range)."""
+                   share: np.ndarray | None = None, row_names: Sequence[str] | None = None) -> Path:
+    """Heat map of effect (D, K): how much turning latent d moves factor k (share of the factor's range).
+
+    Rows are named ``z{d}`` unless ``row_names`` (D,) names them (an InfoGAN's ``cat0``, ``c0``, ...)."""
     effect = np.asarray(effect, dtype=float)
     order = list(range(len(effect))) if order is None else list(order)
     m = effect[order]                                                     # (D, K), rows in display order
@@ -69,7 +71,8 @@ def effect_heatmap(effect: np.ndarray, path: str | Path, *, factor_names: Sequen
     ax = fig.add_subplot()
     image = ax.imshow(m, cmap="viridis", vmin=0, vmax=max(1e-9, float(m.max(initial=0)), 0.25), aspect="auto")
     ax.set_xticks(range(len(factor_names)), list(factor_names))
-    labels = [f"z{d}" + ("" if share is None or np.isnan(share[d]) else f"  ({share[d]:.0%})") for d in order]
+    names = list(row_names) if row_names is not None else [f"z{d}" for d in range(len(effect))]
+    labels = [names[d] + ("" if share is None or np.isnan(share[d]) else f"  ({share[d]:.0%})") for d in order]
     ax.set_yticks(range(len(order)), labels)
     ax.set_xlabel("factor (read by the factor predictor)")
     ax.set_ylabel("latent (share on its main factor)")
