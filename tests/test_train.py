@@ -52,9 +52,13 @@ def test_resume_in_steps_equals_uninterrupted(tmp_path):
     assert [r["step"] for r in Run(tmp_path / "split").read_log()] == [10, 20, 30, 35, 40, 50, 60]
 
 
-def test_sigkill_and_resume_is_bit_identical(tmp_path):
-    steps = 1000
-    config = _config(steps)
+GAN = {"model": "infogan", "dataset": "glyphs", "log_every": 10, "checkpoint_every": 25}
+
+
+@pytest.mark.parametrize("model", ["beta_vae", "infogan"])
+def test_sigkill_and_resume_is_bit_identical(tmp_path, model):
+    steps = 1000 if model == "beta_vae" else 300
+    config = _config(steps) if model == "beta_vae" else make_config({**GAN, "steps": steps})
     killed = tmp_path / "killed"
     Run(killed).create(config)
     proc = subprocess.Popen([sys.executable, "-m", "disentanglement", "train", "--resume", str(killed), "--no-progress"],
