@@ -124,8 +124,7 @@ def _write_code_report(run: Run, config, dataset, model, step: int, *, device, p
     anchors = viz.base_codes(model, seeds, seed=0)
     grids = []
     for i in range(seeds):
-        one = type(anchors)(anchors.noise[i:i + 1], anchors.categorical[i:i + 1], anchors.continuous[i:i + 1])
-        grid, rows, cols = viz.code_traversal(model, one)
+        grid, rows, cols = viz.code_traversal(model, anchors.rows(i, i + 1))
         path = fig / f"traversal_seed{i}.png"
         viz.grid_image(grid, rows, col_labels=cols).save(path)
         grids.append(path)
@@ -134,7 +133,7 @@ def _write_code_report(run: Run, config, dataset, model, step: int, *, device, p
     bar.update()
     with torch.no_grad():
         prior = model.sample_code(2 * samples, torch.Generator().manual_seed(1), torch.device("cpu"))
-        fake = model.generate(type(prior)(*(t.to(device) for t in (prior.noise, prior.categorical, prior.continuous))))
+        fake = model.generate(prior.to(device))
     real = dataset.sample(samples, np.random.default_rng(1))[0]
     sample_png = fig / "samples.png"
     viz.grid_image(np.stack([real, *fake.float().cpu().numpy().reshape(2, samples, *real.shape[1:])]),

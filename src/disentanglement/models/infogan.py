@@ -77,6 +77,12 @@ class Code:
     categorical: torch.Tensor
     continuous: torch.Tensor
 
+    def to(self, device) -> "Code":
+        return Code(self.noise.to(device), self.categorical.to(device), self.continuous.to(device))
+
+    def rows(self, start: int, stop: int) -> "Code":
+        return Code(self.noise[start:stop], self.categorical[start:stop], self.continuous[start:stop])
+
 
 class InfoGAN(nn.Module):
     Params = InfoGANParams

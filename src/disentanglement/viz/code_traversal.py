@@ -22,7 +22,7 @@ def base_codes(model, n: int, seed: int = 0) -> Code:
     code = model.sample_code(n, gen, torch.device("cpu"))
     code.continuous.zero_()
     code.categorical[:1] = 0
-    return Code(*(t.to(device) for t in (code.noise, code.categorical, code.continuous)))
+    return code.to(device)
 
 
 @torch.no_grad()
@@ -67,7 +67,7 @@ def code_traversal_effects(model, readout, *, seeds: int = 32, seed: int = 0, li
     """
     device = next(model.parameters()).device
     anchors = model.sample_code(seeds, torch.Generator().manual_seed(seed), torch.device("cpu"))
-    anchors = Code(*(t.to(device) for t in (anchors.noise, anchors.categorical, anchors.continuous)))
+    anchors = anchors.to(device)
     sweeps = [("categorical", j, torch.arange(k, device=device)) for j, k in enumerate(model.params.categorical)]
     sweeps += [("continuous", j, torch.linspace(-limit, limit, steps, device=device))
                for j in range(model.params.continuous)]
@@ -77,8 +77,7 @@ def code_traversal_effects(model, readout, *, seeds: int = 32, seed: int = 0, li
         code = Code(anchors.noise.repeat_interleave(s, 0), anchors.categorical.repeat_interleave(s, 0),
                     anchors.continuous.repeat_interleave(s, 0))                       # (N*S, ...), anchor-major
         getattr(code, kind)[:, j] = values.repeat(seeds).to(getattr(code, kind).dtype)
-        read = torch.cat([readout(model.generate(Code(code.noise[i:i + batch], code.categorical[i:i + batch],
-                                                      code.continuous[i:i + batch])))
+        read = torch.cat([readout(model.generate(code.rows(i, i + batch)))
                           for i in range(0, seeds * s, batch)])                         # (N*S, K)
         read = read.view(seeds, s, -1)
         rows.append((read.amax(1) - read.amin(1)).mean(0))                              # (K,)
