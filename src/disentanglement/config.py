@@ -33,6 +33,9 @@ class Config:
     latent_dim: Optional[int] = 10   # VAEs; None for models that do not use it (InfoGAN: penalty.*)
     net: str = "auto"                # auto | conv64 | mlp (VAE); auto | dcgan | mlp (GAN)
     reconstruction: Optional[str] = "bernoulli"  # bernoulli | gaussian (VAEs)
+    fast: bool = True                # bf16 autocast / channels_last / compile where they pay (speed.py); false: fp32 eager
+    precision: str = "auto"          # auto | bf16 | fp32 (the fast path's arithmetic)
+    compile: str = "auto"            # auto | true | false (torch.compile of the nets; auto: on CUDA)
     log_every: int = 50
     checkpoint_every: int = 500
     penalty: Params = field(default_factory=Params)
@@ -114,6 +117,7 @@ def make_config(values: dict[str, Any] | None = None, overrides: Iterable[str] =
     from .models.vae import RECONSTRUCTIONS
     from .nets import ARCHITECTURES, GAN_ARCHITECTURES
     from .registry import DATASETS, GANS, MODELS
+    from .speed import COMPILE_CHOICES, PRECISIONS
 
     values = dict(values or {})
     penalty_values = dict(values.pop("penalty", None) or {})
@@ -132,6 +136,9 @@ def make_config(values: dict[str, Any] | None = None, overrides: Iterable[str] =
         keys = ", ".join(k for k in top if k != "penalty")
         raise UserError(f"unknown config key {unknown[0]!r}; valid keys: {keys}, penalty.<param>")
     converted = {k: _convert(v, top[k], k) for k, v in values.items()}
+    for key in ("precision", "compile"):   # YAML's true/false and BF16 read as the choices' spelling
+        if key in converted:
+            converted[key] = converted[key].lower()
     model = converted.get("model", Config.model)
     if model not in MODELS:
         raise UserError(f"unknown model {model!r}; choose one of: {', '.join(MODELS)}")
@@ -164,6 +171,12 @@ def make_config(values: dict[str, Any] | None = None, overrides: Iterable[str] =
     nets = GAN_ARCHITECTURES if model in GANS else ARCHITECTURES
     if config.net not in nets:
         raise UserError(f"unknown net {config.net!r} for --model {model}; choose one of: {', '.join(nets)}")
+    for key, choices in (("precision", PRECISIONS), ("compile", COMPILE_CHOICES)):
+        if getattr(config, key) not in choices:
+            raise UserError(f"unknown {key} {getattr(config, key)!r}; choose one of: {', '.join(choices)}")
+        if not config.fast and getattr(config, key) != "auto":
+            raise UserError(f"{key}={getattr(config, key)} refines the fast path, but fast=false already means "
+                            f"fp32 eager; drop {key}, or set fast=true")
     if "reconstruction" not in unused and config.reconstruction not in RECONSTRUCTIONS:
         raise UserError(f"unknown reconstruction {config.reconstruction!r}; choose one of: {', '.join(RECONSTRUCTIONS)}")
     return config

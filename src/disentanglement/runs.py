@@ -34,8 +34,10 @@ class Run:
     def read_config(self) -> Config:
         if not self.config_path.exists():
             raise UserError(f"{self.path} is not a run directory (no config.yaml); train one with `disentangle train --out {self.path}`")
+        values = load_yaml(self.config_path)
+        values.setdefault("fast", False)  # written before the fast path existed: trained, so resumed, in fp32 eager
         try:
-            return make_config(load_yaml(self.config_path))
+            return make_config(values)
         except UserError as err:
             raise UserError(f"{self.config_path}: {err}") from None
 

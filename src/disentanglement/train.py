@@ -3,10 +3,12 @@
 Every source of randomness is a generator owned by the loop — numpy's for the
 data, a torch ``Generator`` for the reparameterisation noise — and all of them
 are in each checkpoint, so on CPU a run killed at any moment and resumed ends
-with weights bit-identical to an uninterrupted run with the same seed.
+with weights bit-identical to an uninterrupted run with the same seed — in fp32 (``fast=false``) and,
+on the same machine and thread count, on the bf16 fast path too (tests/test_train.py).
 """
 from __future__ import annotations
 
+import copy
 import sys
 import time
 from dataclasses import dataclass
@@ -18,9 +20,12 @@ from tqdm.auto import tqdm
 
 from .config import Config
 from .errors import UserError
+from .data import BatchStream
 from .models import Batch, Phase, build_model
 from .registry import DATASETS
 from .runs import Run
+from .speed import is_compile_error, restore, snapshot
+from .speed import resolve as resolve_speed
 from .viz import save_traversal, traversal_grid_array
 
 
@@ -46,11 +51,15 @@ def pick_device(name: str | None) -> torch.device:
     return device
 
 
-def make_optimizers(phases: list[Phase], config: Config) -> dict[str, torch.optim.Optimizer]:
+def make_optimizers(phases: list[Phase], config: Config, foreach: bool | None = None) -> dict[str, torch.optim.Optimizer]:
     """One optimiser per phase: the phase's own, or Adam with the run's ``lr`` and betas."""
     def default(params):
-        return torch.optim.Adam(params, lr=config.lr, betas=(config.adam_beta1, config.adam_beta2))
+        return torch.optim.Adam(params, lr=config.lr, betas=(config.adam_beta1, config.adam_beta2), foreach=foreach)
     return {ph.name: (ph.optimizer or default)(ph.parameters) for ph in phases}
+
+
+def say(line: str) -> None:
+    print(f"disentangle: {line}", file=sys.stderr)
 
 
 def train(config: Config, out: str | Path, *, device: str | None = None, progress: bool = True,
@@ -59,7 +68,8 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
 
     Writes ``figures/traversal.png`` at the end (``figures``), ``report.html`` (``report``) and
     TensorBoard scalars every ``log_every`` and a traversal image every ``checkpoint_every`` steps
-    under ``tensorboard/`` (``tensorboard``).  None of these draws random numbers.
+    under ``tensorboard/`` (``tensorboard``).  None of these draws random numbers.  ``config.fast``
+    chooses the arithmetic (``speed.py``); the batches are rendered ahead in a thread (``BatchStream``).
     """
     dev = pick_device(device)
     run = Run(out)
@@ -69,12 +79,15 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
         raise UserError(f"{run.path} is already at step {state['step']} > steps={config.steps}; "
                         f"pass --steps {state['step']} or more")
 
+    speed = resolve_speed(config, dev)
+    for note in speed.notes:
+        say(note)
     dataset = DATASETS[config.dataset]()
     torch.manual_seed(config.seed)                      # weight initialisation
     model = build_model(config, dataset).to(dev)
     phases = model.phases()                             # the optimiser steps of one training step, in order
-    opts = make_optimizers(phases, config)
-    rng = np.random.default_rng(config.seed)            # data
+    opts = make_optimizers(phases, config, speed.foreach)
+    rng = np.random.default_rng(config.seed)            # data: drawn by the BatchStream's thread from here on
     noise = torch.Generator(device=dev).manual_seed(config.seed)  # eps, permutations, GAN codes
     step = 0
     if state is not None:
@@ -85,6 +98,8 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
         noise.set_state(state["rng"]["torch"])
         step = state["step"]
         run.truncate_log(step)
+    speed.prepare(model)
+    data_state = copy.deepcopy(rng.bit_generator.state)  # the data generator after the last batch consumed
 
     anchor = np.asarray(dataset.factor_sizes)[None] // 2                        # the middle of the factor grid
     anchor_image = torch.from_numpy(dataset.images(anchor)[0]).to(dev)
@@ -97,44 +112,66 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
         run.save_checkpoint({
             "step": step, "model": model.state_dict(),
             "optimizers": {name: opt.state_dict() for name, opt in opts.items()},
-            "rng": {"numpy": rng.bit_generator.state, "torch": noise.get_state()},
+            "rng": {"numpy": data_state, "torch": noise.get_state()},
             "config": config.to_dict(),
         })
 
-    bar = tqdm(total=config.steps, initial=step, disable=not progress, desc=f"{config.model} on {config.dataset}",
-               unit="step", dynamic_ncols=True, file=sys.stderr)
-    logs: dict[str, float] = {}
-    start, start_step = time.perf_counter(), step
-    model.train()
-    while step < config.steps:
-        factors = dataset.sample_factors(config.batch_size, rng)                 # (B, K)
-        x = torch.from_numpy(dataset.images(factors)).to(dev, non_blocking=True)  # (B, C, H, W)
+    def one_step(x: torch.Tensor) -> dict:
         batch, out = Batch(x, step, noise), {}
         for phase in phases:
-            loss, phase_logs = phase.loss(batch)
+            with speed.context(dev):
+                loss, phase_logs = phase.loss(batch)
             opts[phase.name].zero_grad(set_to_none=True)
             loss.backward()
             opts[phase.name].step()
             out.update(phase_logs)
-        step += 1
-        bar.update(1)
-        if step % config.log_every == 0 or step == config.steps:
-            logs = {k: float(v.detach()) for k, v in out.items()}
-            run.append_log({"step": step, **logs, "time": round(time.perf_counter() - start, 3)})
-            bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items()}, refresh=False)
-            if writer is not None:
-                for k, v in logs.items():
-                    writer.add_scalar(f"train/{k}", v, step)
-        if step % config.checkpoint_every == 0 or step == config.steps:
-            checkpoint()
-            if writer is not None:
-                model.eval()
-                writer.add_image("traversal", traversal_grid_array(model, anchor_image), step, dataformats="HWC")
-                model.train()
+        return out
+
+    bar = tqdm(total=config.steps, initial=step, disable=not progress, desc=f"{config.model} on {config.dataset}",
+               unit="step", dynamic_ncols=True, file=sys.stderr)
+    if step < config.steps:
+        bar.write(f"disentangle: {config.model} on {dev.type}: {speed.describe()}", file=sys.stderr)
+    logs: dict[str, float] = {}
+    start, start_step = time.perf_counter(), step
+    model.train()
+    with BatchStream(dataset, config.batch_size, rng) as stream:
+        while step < config.steps:
+            drawn = next(stream)
+            x = speed.batch(torch.from_numpy(drawn.images).to(dev, non_blocking=True))  # (B, C, H, W)
+            if speed.compile and step == start_step:      # the first call compiles: fall back if it cannot
+                before = snapshot(model, opts, noise)
+                try:
+                    out = one_step(x)
+                except Exception as err:
+                    if not is_compile_error(err):
+                        raise
+                    restore(before, model, opts, noise)
+                    speed = speed.eager(model, f"{type(err).__name__}: {str(err).splitlines()[0][:120]}")
+                    bar.write(f"disentangle: {speed.notes[-1]}", file=sys.stderr)
+                    out = one_step(x)
+            else:
+                out = one_step(x)
+            data_state = drawn.rng_state
+            step += 1
+            bar.update(1)
+            if step % config.log_every == 0 or step == config.steps:
+                logs = {k: float(v.detach()) for k, v in out.items()}
+                run.append_log({"step": step, **logs, "time": round(time.perf_counter() - start, 3)})
+                bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items()}, refresh=False)
+                if writer is not None:
+                    for k, v in logs.items():
+                        writer.add_scalar(f"train/{k}", v, step)
+            if step % config.checkpoint_every == 0 or step == config.steps:
+                checkpoint()
+                if writer is not None:
+                    model.eval()
+                    writer.add_image("traversal", traversal_grid_array(model, anchor_image), step, dataformats="HWC")
+                    model.train()
     bar.close()
     if writer is not None:
         writer.close()
     seconds = time.perf_counter() - start
+    speed.uncompile(model)
 
     figure = page = None
     model.eval()

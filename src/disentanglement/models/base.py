@@ -5,6 +5,10 @@ returns its loss from the shared ``Batch``, and may bring its own optimiser; oth
 gives it Adam with the run's ``lr`` / ``adam_beta1`` / ``adam_beta2``.  A VAE has one phase ("main"),
 plus one per penalty network (FactorVAE's discriminator); a GAN has two ("discriminator", then
 "generator").  The trainer never asks which model it is training.
+
+On the fast path (``speed.py``) the trainer runs each phase's loss under bf16 autocast: the nets' matrix
+products run in bf16, and a model casts what its nets return to float32 (``.float()``) before any loss
+arithmetic, so losses, sums over pixels and optimiser updates stay in float32.
 """
 from __future__ import annotations
 

@@ -129,7 +129,7 @@ class InfoGAN(nn.Module):
     def q(self, features: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
         """features (B, F) -> (categorical logits [(B, k_j)], continuous mean (B, C), log-variance (B, C))."""
         p = self.params
-        out = self.q_head(features)
+        out = self.q_head(features).float()                                  # fp32 under autocast
         logits = list(out[:, :sum(p.categorical)].split(list(p.categorical), 1)) if p.categorical else []
         rest = out[:, sum(p.categorical):]
         mean = rest[:, :p.continuous]
@@ -152,7 +152,7 @@ class InfoGAN(nn.Module):
 
     def real_fake(self, features: torch.Tensor) -> torch.Tensor:
         """features (B, F) -> the real/fake logit (B,)."""
-        return self.d_head(features).squeeze(1)
+        return self.d_head(features).squeeze(1).float()
 
     # ---- training --------------------------------------------------------------------------------
     def phases(self) -> list[Phase]:

@@ -51,10 +51,10 @@ class VAE(nn.Module):
 
     def forward(self, x: torch.Tensor, step: int, generator: torch.Generator | None = None):
         """One batch -> (loss, logs, posterior).  ``generator`` drives eps, so resumed runs repeat exactly."""
-        mu, logvar = self.encoder(x)                                            # (B, D) each
+        mu, logvar = (t.float() for t in self.encoder(x))                       # (B, D) each, fp32 under autocast
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
         z = mu + torch.exp(0.5 * logvar) * eps                                  # (B, D)
-        recon = reconstruction_loss(self.decoder(z), x, self.reconstruction)
+        recon = reconstruction_loss(self.decoder(z).float(), x, self.reconstruction)
         q = Posterior(mu=mu, logvar=logvar, z=z, step=step, generator=generator)
         penalty, logs = self.penalty(q)
         loss = recon + penalty

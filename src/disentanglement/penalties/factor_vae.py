@@ -61,14 +61,14 @@ class FactorVAE(base.Penalty):
 
     def forward(self, q: base.Posterior) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         kl = gaussian_kl(q.mu, q.logvar).sum(1).mean()
-        logits = self.discriminator(q.z)                    # (B, 2)
+        logits = self.discriminator(q.z).float()            # (B, 2), fp32 under autocast
         tc = (logits[:, 0] - logits[:, 1]).mean()           # log D / (1 - D) with a softmax D
         return kl + self.params.gamma * tc, {"kl": kl, "tc": tc}
 
     def aux_loss(self, q: base.Posterior) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         z = q.z.detach()
-        real = self.discriminator(z)
-        fake = self.discriminator(permute_dims(z, q.generator))
+        real = self.discriminator(z).float()
+        fake = self.discriminator(permute_dims(z, q.generator)).float()
         zeros = torch.zeros(len(z), dtype=torch.long, device=z.device)
         loss = 0.5 * (F.cross_entropy(real, zeros) + F.cross_entropy(fake, zeros + 1))
         return loss, {"disc_loss": loss}
