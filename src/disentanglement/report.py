@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from . import viz
 from .runs import Run, atomic_write_text, load_trained
+from .viz.traversal_score import ground_truth_effects, noise_floor
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{margin-bottom:.1em} .sub{color:#666;margin-top:0} section{margin:2em 0} img{max-width:100%;image-rendering:pixelated}
@@ -167,21 +168,14 @@ def _code_score_section(run: Run, dataset, model, device, seeds: int) -> str:
     if not getattr(dataset, "factor_sizes", ()):
         return '<section><h2>Traversal score</h2><p class="note">this dataset has no known factors.</p></section>'
     predictor, accuracy = viz.load_or_train(dataset, run.path / "factor_predictor.pt", device=device)
-    effect = viz.code_traversal_effects(model, predictor.readout, seeds=seeds)
-    result = viz.traversal_score(effect)
-    names, codes = list(dataset.factor_names), model.code_names
-    heat = viz.effect_heatmap(effect, run.figures / "traversal_score.png", factor_names=names, score=result["score"],
-                              share=result["share"], row_names=codes)
-    record = {"traversal_score": result["score"], "factor_names": names, "codes": codes, "effect": effect.tolist(),
-              "active": result["active"].tolist(), "predictor_accuracy": dict(zip(names, accuracy))}
-    atomic_write_text(run.figures / "traversal_score.json", json.dumps(record, indent=2) + "\n")
-    score = "no active code" if np.isnan(result["score"]) else f"{result['score']:.3f}"
-    acc = ", ".join(f"{n} {a:.0%}" for n, a in zip(names, accuracy))
-    return f"""<section><h2>Traversal score</h2><p class="score">{score}</p>
-<p class="note">For each code, generate sweeps around {seeds} draws of noise and codes from the prior, read the
-factors of the images with a predictor trained on the dataset (held-out accuracy: {html.escape(acc)}), and measure
-how far each factor moves (share of its range). The score is the share of each active code's effect that falls on
-its main factor, averaged: 1 means every code turns exactly one factor.</p>{_img(heat, "traversal score heat map")}</section>"""
+    raw = viz.code_traversal_effects(model, predictor.readout, seeds=seeds, steps=9)
+    # the floor of a 9-step sweep; a categorical code's sweep has fewer steps, so its floor is if anything lower
+    truth = ground_truth_effects(dataset, predictor.readout, steps=9, seeds=seeds, seed=1, device=device)
+    result = {**viz.traversal_score(raw, floor=noise_floor(truth)), "raw_effect": raw, "truth": truth,
+              "floor": noise_floor(truth)}
+    sweeps = (f"generate sweeps around {seeds} draws of noise and codes from the prior (each code through its "
+              "categories or over [-1, 1])")
+    return _score_html(run, dataset, result, accuracy, sweeps, "code", row_names=model.code_names)
 
 
 def _score_section(run: Run, dataset, model, values, order, kl, device, seeds: int, bar) -> str:
@@ -192,16 +186,39 @@ def _score_section(run: Run, dataset, model, values, order, kl, device, seeds: i
     predictor, accuracy = viz.load_or_train(dataset, run.path / "factor_predictor.pt", device=device)
     result = viz.model_traversal_score(model, dataset, predictor.readout, values=values, seeds=seeds,
                                        device=device, kl=kl)
+    sweeps = f"decode sweeps from {seeds} seed codes"
+    return _score_html(run, dataset, result, accuracy, sweeps, "latent", order=order)
+
+
+def _score_html(run: Run, dataset, result: dict, accuracy, sweeps: str, knob: str, *, order=None,
+                row_names=None) -> str:
+    """Heat map, traversal_score.json and the HTML section of a traversal score (viz.traversal_score)."""
     names = list(dataset.factor_names)
+    rows = list(row_names) if row_names is not None else [f"z{d}" for d in range(len(result["effect"]))]
     heat = viz.effect_heatmap(result["effect"], run.figures / "traversal_score.png", factor_names=names,
-                              order=order, score=result["score"], share=result["share"])
-    record = {"traversal_score": result["score"], "factor_names": names, "effect": result["effect"].tolist(),
-              "active": result["active"].tolist(), "predictor_accuracy": dict(zip(names, accuracy))}
+                              order=order, score=result["score"], share=result["share"], row_names=row_names,
+                              weight=result["weight"], floor=result["floor"])
+
+    def named(values) -> dict:
+        return dict(zip(names, np.asarray(values, dtype=float).round(4).tolist()))
+    record = {"traversal_score": result["score"],
+              "formula": "sum_d max_k effect[d,k] / sum_d sum_k effect[d,k] over active rows; "
+                         "effect = max(raw_effect - noise_floor, 0)",
+              "factor_names": names, f"{knob}s": rows, "effect": result["effect"].tolist(),
+              "raw_effect": result["raw_effect"].tolist(), "noise_floor": named(result["floor"]),
+              "ground_truth_effect": result["truth"].tolist(), "weight": result["weight"].tolist(),
+              "share": [None if np.isnan(v) else v for v in result["share"].tolist()],
+              "main_factor": [names[k] if k >= 0 else None for k in result["main_factor"]],
+              "active": result["active"].tolist(), "predictor_accuracy": named(accuracy)}
     atomic_write_text(run.figures / "traversal_score.json", json.dumps(record, indent=2) + "\n")
-    score = "no active latent" if np.isnan(result["score"]) else f"{result['score']:.3f}"
+    score = f"no active {knob}" if np.isnan(result["score"]) else f"{result['score']:.3f}"
     acc = ", ".join(f"{n} {a:.0%}" for n, a in zip(names, accuracy))
+    floor = ", ".join(f"{n} {f:.2f}" for n, f in zip(names, result["floor"]))
     return f"""<section><h2>Traversal score</h2><p class="score">{score}</p>
-<p class="note">For each latent, decode sweeps from {seeds} seed codes, read the factors of the decoded images with a
-predictor trained on the dataset (held-out accuracy: {html.escape(acc)}), and measure how far each factor moves
-(share of its range). The score is the share of each active latent's effect that falls on its main factor,
-averaged: 1 means every knob turns exactly one factor.</p>{_img(heat, "traversal score heat map")}</section>"""
+<p class="note">For each {knob}, {html.escape(sweeps)}, read the factors of the images with a predictor trained on
+the dataset (held-out accuracy: {html.escape(acc)}), and measure how far each factor moves (share of its range).
+From that we subtract the predictor's noise floor — the most it reads of a factor along true sweeps of one other
+factor, rendered by the dataset ({html.escape(floor)}; last row of the heat map). The score is the share of all
+remaining movement that falls on each {knob}'s main factor (each {knob}'s share weighted by its total effect,
+w): 1 means every {knob} turns exactly one factor; a near-silent {knob} weighs next to nothing.</p>
+{_img(heat, "traversal score heat map")}</section>"""

@@ -2,8 +2,9 @@
 
 It reads the factors of decoded images for the traversal score.  Its reading of factor k is the expected
 class under the predicted distribution, divided by (size_k - 1): a value in [0, 1] that moves continuously.
-Trained in a few hundred Adam steps on fresh samples; cached in the run directory under a key of the
-dataset and training settings, so a stale cache (other dataset, other settings) is retrained, not reused.
+Trained in 1200 Adam steps of 32 fresh samples (about 30 s for dSprites on one busy CPU core); cached in the
+run directory under a key of the dataset and training settings, so a stale cache (other dataset, other
+settings) is retrained, not reused.
 """
 from __future__ import annotations
 
@@ -17,23 +18,39 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-VERSION = 3  # bump when the architecture or training changes: invalidates every cache
+VERSION = 4  # bump when the architecture or training changes: invalidates every cache
+
+
+def _conv(c_in: int, c_out: int, kernel: int, stride: int) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2 - (stride > 1)), nn.BatchNorm2d(c_out), nn.ReLU()]
+
+
+class ConvBody(nn.Module):
+    """x (B, C, 64, 64) -> (B, 256): where (a dense layer on the 8x8 feature map) and what (a global max pool:
+    the same features wherever the object sits).  On dSprites, held-out accuracy of shape / scale /
+    orientation went from 46 / 63 / 6 % (dense layer only, no BatchNorm, 600 steps of 64) to 98 / 98 / 35 %
+    (this, 1200 steps of 32) for 1.3x the training time; orientation is partly ambiguous by symmetry."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.features = nn.Sequential(*_conv(channels, 16, 4, 2), *_conv(16, 32, 4, 2), *_conv(32, 32, 4, 2))
+        self.where = nn.Sequential(nn.Flatten(), nn.Linear(32 * 8 * 8, 192), nn.ReLU())           # (B, 192)
+        self.what = nn.Sequential(*_conv(32, 64, 3, 1), nn.AdaptiveMaxPool2d(1), nn.Flatten())   # (B, 64)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.features(x)                                          # (B, 32, 8, 8)
+        return torch.cat([self.where(h), self.what(h)], 1)            # (B, 256)
 
 
 class FactorPredictor(nn.Module):
-    """x (B, C, H, W) -> logits (B, sum_k size_k): a tiny conv net for 64x64 images, else an MLP."""
+    """x (B, C, H, W) -> logits (B, sum_k size_k): a small conv net (ConvBody) for 64x64 images, else an MLP."""
 
     def __init__(self, observation_shape: tuple[int, int, int], factor_sizes: tuple[int, ...]):
         super().__init__()
         channels, height, width = observation_shape
         self.factor_sizes = tuple(int(s) for s in factor_sizes)
         if (height, width) == (64, 64):
-            self.body = nn.Sequential(
-                nn.Conv2d(channels, 16, 4, 2, 1), nn.ReLU(),          # (B, 16, 32, 32)
-                nn.Conv2d(16, 32, 4, 2, 1), nn.ReLU(),                # (B, 32, 16, 16)
-                nn.Conv2d(32, 32, 4, 2, 1), nn.ReLU(),                # (B, 32, 8, 8)
-                nn.Flatten(), nn.Linear(32 * 8 * 8, 256), nn.ReLU(),  # (B, 256)
-            )
+            self.body = ConvBody(channels)
         else:
             self.body = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(observation_shape), 256), nn.ReLU(),
                                       nn.Linear(256, 256), nn.ReLU())
@@ -62,27 +79,31 @@ def _loss(model: FactorPredictor, x: torch.Tensor, factors: torch.Tensor) -> tor
     return sum(F.cross_entropy(l, factors[:, k]) for k, l in enumerate(logits))
 
 
-def soften(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-    """Blur the second half of a batch (Gaussian, sigma ~ U(0, 1.5) px) and scale its contrast by U(0.5, 1):
-    decoders output soft images, and the predictor must read those as calmly as the crisp originals."""
+def soften(x: torch.Tensor, rng: np.random.Generator, start: int | None = None) -> torch.Tensor:
+    """Blur x[start:] (default: the second half of the batch; Gaussian, sigma ~ U(0, 1.5) px) and scale its
+    contrast by U(0.5, 1): decoders output soft images, and the predictor must read those as calmly as the
+    crisp originals."""
     sigma, gain = rng.uniform(0.05, 1.5), rng.uniform(0.5, 1.0)
     t = torch.arange(-3, 4, dtype=x.dtype, device=x.device)
     k = torch.exp(-0.5 * (t / sigma) ** 2)
     k = k / k.sum()                                                    # (7,)
-    half = x[len(x) // 2:]                                             # (B/2, C, H, W)
+    start = len(x) // 2 if start is None else start
+    half = x[start:]                                                   # (B - start, C, H, W)
     c = half.shape[1]
     half = F.conv2d(half, k.view(1, 1, 1, 7).repeat(c, 1, 1, 1), padding=(0, 3), groups=c)
     half = F.conv2d(half, k.view(1, 1, 7, 1).repeat(c, 1, 1, 1), padding=(3, 0), groups=c)
-    return torch.cat([x[:len(x) // 2], gain * half])
+    return torch.cat([x[:start], gain * half])
 
 
-def train_factor_predictor(dataset, *, steps: int = 600, batch: int = 64, lr: float = 2e-3, seed: int = 0,
+def train_factor_predictor(dataset, *, steps: int = 1200, batch: int = 32, lr: float = 4e-3, seed: int = 0,
                            device: str | torch.device = "cpu") -> tuple[FactorPredictor, list[float]]:
-    """Train on fresh samples of ``dataset``; returns (model in eval mode, held-out accuracy per factor)."""
+    """Train on fresh samples of ``dataset`` (Adam, one-cycle learning rate peaking at ``lr``); returns
+    (model in eval mode, held-out accuracy per factor)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = FactorPredictor(dataset.observation_shape, dataset.factor_sizes).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
     for step in range(steps):
         images, factors = dataset.sample(batch, rng)                  # (B, C, H, W), (B, K)
         x = soften(torch.from_numpy(images).to(device), rng)
@@ -90,6 +111,7 @@ def train_factor_predictor(dataset, *, steps: int = 600, batch: int = 64, lr: fl
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        schedule.step()
     model.eval()
     images, factors = dataset.sample(512, np.random.default_rng(seed + 1))
     predicted = model.classes(torch.from_numpy(images).to(device)).cpu().numpy()
@@ -104,7 +126,7 @@ def cache_key(dataset, **settings) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def load_or_train(dataset, path: str | Path, *, steps: int = 600, seed: int = 0,
+def load_or_train(dataset, path: str | Path, *, steps: int = 1200, seed: int = 0,
                   device: str | torch.device = "cpu") -> tuple[FactorPredictor, list[float]]:
     """The predictor cached at ``path`` if its key matches, else a freshly trained one (then cached)."""
     from ..runs import atomic_save

@@ -60,27 +60,41 @@ def training_curves(records: list[dict], path: str | Path) -> Path:
 
 def effect_heatmap(effect: np.ndarray, path: str | Path, *, factor_names: Sequence[str],
                    order: Sequence[int] | None = None, score: float | None = None,
-                   share: np.ndarray | None = None, row_names: Sequence[str] | None = None) -> Path:
+                   share: np.ndarray | None = None, row_names: Sequence[str] | None = None,
+                   weight: np.ndarray | None = None, floor: np.ndarray | None = None) -> Path:
     """Heat map of effect (D, K): how much turning latent d moves factor k (share of the factor's range).
 
-    Rows are named ``z{d}`` unless ``row_names`` (D,) names them (an InfoGAN's ``cat0``, ``c0``, ...)."""
+    Rows are named ``z{d}`` unless ``row_names`` (D,) names them (an InfoGAN's ``cat0``, ``c0``, ...); a row's
+    label carries its ``share`` on its main factor and its ``weight`` in the score.  Given the predictor's
+    noise ``floor`` (K,), already subtracted from ``effect``, it is drawn as a last row below a line."""
     effect = np.asarray(effect, dtype=float)
     order = list(range(len(effect))) if order is None else list(order)
     m = effect[order]                                                     # (D, K), rows in display order
-    fig = Figure(figsize=(1.1 * len(factor_names) + 3.0, 0.42 * len(order) + 1.8))
+    names = list(row_names) if row_names is not None else [f"z{d}" for d in range(len(effect))]
+    labels = []
+    for d in order:
+        parts = [] if share is None or np.isnan(share[d]) else [f"{share[d]:.0%}"]
+        parts += [] if weight is None or not parts else [f"w {weight[d]:.2f}"]
+        labels.append(names[d] + (f"  ({', '.join(parts)})" if parts else ""))
+    if floor is not None:
+        m = np.vstack([m, np.asarray(floor, dtype=float)[None]])          # (D + 1, K)
+        labels.append("noise floor")
+    fig = Figure(figsize=(1.1 * len(factor_names) + 3.0, 0.42 * len(m) + 1.8))
     ax = fig.add_subplot()
     image = ax.imshow(m, cmap="viridis", vmin=0, vmax=max(1e-9, float(m.max(initial=0)), 0.25), aspect="auto")
     ax.set_xticks(range(len(factor_names)), list(factor_names))
-    names = list(row_names) if row_names is not None else [f"z{d}" for d in range(len(effect))]
-    labels = [names[d] + ("" if share is None or np.isnan(share[d]) else f"  ({share[d]:.0%})") for d in order]
-    ax.set_yticks(range(len(order)), labels)
+    ax.set_yticks(range(len(m)), labels)
+    if floor is not None:
+        ax.axhline(len(order) - 0.5, color="white", linewidth=3)
     ax.set_xlabel("factor (read by the factor predictor)")
-    ax.set_ylabel("latent (share on its main factor)")
+    ax.set_ylabel("latent (share on its main factor" + (", weight in the score)" if weight is not None else ")"))
     for (r, c), v in np.ndenumerate(m):
         ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=8, color="white" if v < 0.6 * m.max() else "black")
     title = "How much turning each latent moves each factor"
     if score is not None:
         title += "\nno active latent" if np.isnan(score) else f"\ntraversal score {score:.3f}"
+        title += " (effect-weighted, noise floor subtracted)" if floor is not None else ""
     ax.set_title(title)
-    fig.colorbar(image, ax=ax, label="factor movement (share of its range)")
+    label = "factor movement" + (" above the noise floor" if floor is not None else "") + " (share of its range)"
+    fig.colorbar(image, ax=ax, label=label)
     return _save(fig, path)

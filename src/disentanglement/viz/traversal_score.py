@@ -5,13 +5,26 @@ latent changes a single aspect of the output.  We measure it directly on the dec
 
 1. a factor predictor, trained on the dataset's images, reads the factors of an image as values in [0, 1];
 2. for each seed code c (N seeds) and latent d, decode c + v e_d for the S shifts v of the sweep;
-3. effect[d, k] = mean over seeds of (max_s - min_s) of the predicted factor k along the sweep:
-   how far turning knob d moves factor k, as a share of factor k's range;
-4. latent d is active if sum_k effect[d, k] >= min_effect (and, for a VAE, its KL > min_kl); its share is max_k effect[d, k] / sum_k effect[d, k];
-   the score is the mean share over active latents (1: every knob moves one factor; 1/K: all equally).
+   raw[d, k] = mean over seeds of (max_s - min_s) of the predicted factor k along the sweep;
+3. the predictor's noise floor: truth[j, k] is the same reading along ground-truth sweeps of factor j (the
+   dataset's own renderer, N seeds, S steps, half of them blurred as decoders blur), and
+   floor[k] = max_{j != k} truth[j, k] — what the predictor reads of k when only another factor moves;
+4. effect[d, k] = max(raw[d, k] - floor[k], 0): how far knob d moves factor k, as a share of its range;
+5. share[d] = max_k effect[d, k] / sum_k effect[d, k], and the score is the effect-weighted mean share
 
-No latent moving anything gives no score (NaN).  The score does not ask that factors be covered (that is
-what completeness-style metrics such as DCI do); it asks that each knob be clean.
+       score = sum_d max_k effect[d, k] / sum_d sum_k effect[d, k]     (over active latents)
+
+   1: every knob moves one factor; 1/K: every knob moves all K factors equally.
+
+Why the floor: an unsure predictor reads movement where there is none (0.1-0.35 of every factor along a
+clean position sweep on dSprites), which made clean latents look mixed.  The max over j makes the dataset's
+own renderer — the perfectly disentangled decoder — score 1.  Why weights, not a threshold: the share of a
+latent that moves almost nothing is a ratio of two noise readings; weighting by its total effect lets it
+fade out continuously instead of counting as much as the cleanest knob, and needs no threshold tuned to the
+predictor.  The score is then the fraction of all factor movement that falls on each knob's main factor.
+A latent is still called active (for display; the score sums over active latents) if sum_k effect[d, k] >=
+min_effect and, for a VAE, its KL > min_kl.  No active latent gives no score (NaN).  The score does not ask
+that factors be covered (completeness-style metrics such as DCI do that); it asks that each knob be clean.
 """
 from __future__ import annotations
 
@@ -20,12 +33,20 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .factor_predictor import soften
+
+
+def _ranges(read: torch.Tensor, n: int, s: int) -> torch.Tensor:
+    """read (N*S, K), seed-major -> (K,) mean over seeds of the range along the sweep."""
+    read = read.view(n, s, -1)
+    return (read.amax(1) - read.amin(1)).mean(0)
+
 
 @torch.no_grad()
 def traversal_effects(decode: Callable[[torch.Tensor], torch.Tensor],
                       readout: Callable[[torch.Tensor], torch.Tensor],
                       codes: torch.Tensor, values: np.ndarray, batch: int = 1024) -> np.ndarray:
-    """codes (N, D) seeds, values (D, S) shifts -> effect (D, K) in [0, 1].
+    """codes (N, D) seeds, values (D, S) shifts -> raw effect (D, K) in [0, 1] (step 2, before the floor).
 
     ``decode(z (B, D)) -> images (B, C, H, W)``; ``readout(images) -> (B, K)`` factor values in [0, 1].
     """
@@ -39,28 +60,60 @@ def traversal_effects(decode: Callable[[torch.Tensor], torch.Tensor],
         z[:, :, d] += torch.as_tensor(values[d], dtype=codes.dtype, device=codes.device)
         z = z.reshape(n * s, dim)
         read = torch.cat([readout(decode(z[i:i + batch])) for i in range(0, len(z), batch)])  # (N*S, K)
-        read = read.view(n, s, -1)
-        rows.append((read.amax(1) - read.amin(1)).mean(0))                 # (K,)
+        rows.append(_ranges(read, n, s))
     return torch.stack(rows).double().cpu().numpy()
 
 
-def traversal_score(effect: np.ndarray, *, min_effect: float = 0.05, kl: np.ndarray | None = None,
-                    min_kl: float = 0.01) -> dict:
-    """effect (D, K) -> {"score", "share" (D,), "main_factor" (D,), "active" (D,) bool}.
+@torch.no_grad()
+def ground_truth_effects(dataset, readout: Callable[[torch.Tensor], torch.Tensor], *, steps: int,
+                         seeds: int = 32, seed: int = 0, device: str | torch.device = "cpu") -> np.ndarray:
+    """truth (K, K): mean range of the readout of factor k along ground-truth sweeps of factor j (step 3).
 
-    Given the mean KL (D,) of each latent, a latent must also carry more than ``min_kl`` nats to be active.
+    Row j sweeps factor j over its classes in ``steps`` steps from ``seeds`` random factor vectors, rendered by
+    the dataset; the second half of the seeds is blurred and dimmed (factor_predictor.soften).  The diagonal
+    is how much of a full sweep the predictor sees; the off-diagonal is its noise.
+    """
+    rng = np.random.default_rng(seed)
+    base = dataset.sample_factors(seeds, rng)                                # (N, K)
+    rows = []
+    for j, size in enumerate(dataset.factor_sizes):
+        f = base[:, None].repeat(steps, 1)                                   # (N, S, K)
+        f[:, :, j] = np.round(np.linspace(0, size - 1, steps)).astype(np.int64)
+        images = torch.from_numpy(dataset.images(f.reshape(seeds * steps, -1))).to(device)
+        images = soften(images, rng, start=seeds // 2 * steps)                # whole sweeps blurred
+        rows.append(_ranges(readout(images), seeds, steps))
+    return torch.stack(rows).double().cpu().numpy()
+
+
+def noise_floor(truth: np.ndarray) -> np.ndarray:
+    """truth (K, K) -> floor (K,): the largest reading of factor k along a sweep of one other factor."""
+    truth = np.asarray(truth, dtype=np.float64)
+    return np.where(np.eye(len(truth), dtype=bool), 0.0, truth).max(0)
+
+
+def traversal_score(effect: np.ndarray, *, floor: np.ndarray | None = None, min_effect: float = 0.05,
+                    kl: np.ndarray | None = None, min_kl: float = 0.01) -> dict:
+    """raw effect (D, K), noise floor (K,) -> {"score", "effect" (D, K) net of the floor, "share" (D,),
+    "weight" (D,), "main_factor" (D,), "active" (D,) bool}.
+
+    ``weight`` is each active latent's share of the total effect (it sums to 1; 0 when inactive).  Given the
+    mean KL (D,) of each latent, a latent must also carry more than ``min_kl`` nats to be active.
     ``share`` and ``main_factor`` are NaN / -1 for inactive latents.
     """
     effect = np.asarray(effect, dtype=np.float64)
+    if floor is not None:
+        effect = np.clip(effect - np.asarray(floor, dtype=np.float64)[None], 0.0, None)
     total = effect.sum(1)                                                    # (D,)
     active = total >= min_effect
     if kl is not None:
         active &= np.asarray(kl) > min_kl
     share = np.full(len(effect), np.nan)
     share[active] = effect[active].max(1) / total[active]
+    weight = np.where(active, total, 0.0) / max(total[active].sum(), 1e-12)
     main = np.where(active, effect.argmax(1), -1)
-    score = float(share[active].mean()) if active.any() else float("nan")
-    return {"score": score, "share": share, "main_factor": main, "active": active}
+    score = float(effect[active].max(1).sum() / total[active].sum()) if active.any() else float("nan")
+    return {"score": score, "effect": effect, "share": share, "weight": weight, "main_factor": main,
+            "active": active}
 
 
 def model_traversal_score(model, dataset, readout, *, values: np.ndarray, seeds: int = 32, seed: int = 0,
@@ -68,7 +121,7 @@ def model_traversal_score(model, dataset, readout, *, values: np.ndarray, seeds:
                           kl: np.ndarray | None = None) -> dict:
     """The traversal score of a VAE: seeds are the mean codes of ``seeds`` dataset images.
 
-    Returns traversal_score's dict plus "effect" (D, K).
+    Returns traversal_score's dict plus "raw_effect" (D, K), "truth" (K, K) and "floor" (K,).
     """
     from ..errors import UserError
 
@@ -78,5 +131,9 @@ def model_traversal_score(model, dataset, readout, *, values: np.ndarray, seeds:
     images, _ = dataset.sample(seeds, np.random.default_rng(seed))
     with torch.no_grad():
         codes, _ = model.encode(torch.from_numpy(images).to(device))        # (N, D)
-    effect = traversal_effects(model.decode, readout, codes, values)
-    return {**traversal_score(effect, min_effect=min_effect, kl=kl), "effect": effect}
+    raw = traversal_effects(model.decode, readout, codes, values)
+    truth = ground_truth_effects(dataset, readout, steps=np.shape(values)[-1], seeds=seeds, seed=seed + 1,
+                                 device=device)
+    floor = noise_floor(truth)
+    return {**traversal_score(raw, floor=floor, min_effect=min_effect, kl=kl), "raw_effect": raw,
+            "truth": truth, "floor": floor}
