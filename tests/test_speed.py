@@ -45,9 +45,9 @@ def test_fast_false_restores_the_old_numbers_exactly(tmp_path):
     assert all(torch.equal(got[k], want[k]) for k in want)
 
 
-@pytest.mark.skipif(not speed.cpu_has_bf16(), reason="this CPU has no native bf16: the fast path is fp32 here")
-def test_fast_path_is_bf16_and_differs_from_fp32_but_trains(tmp_path):
-    fast = train(_config(60), tmp_path / "fast", progress=False, figures=False, report=False, tensorboard=False)
+@pytest.mark.skipif(not speed.cpu_has_bf16(), reason="this CPU has no native bf16 arithmetic")
+def test_bf16_path_differs_from_fp32_but_trains_as_well(tmp_path):
+    fast = train(_config(60, "precision=bf16"), tmp_path / "fast", progress=False, figures=False, report=False, tensorboard=False)
     slow = train(_config(60, "fast=false"), tmp_path / "slow", progress=False, figures=False, report=False,
                  tensorboard=False)
     a, b = _weights(tmp_path / "fast"), _weights(tmp_path / "slow")
@@ -58,11 +58,14 @@ def test_fast_path_is_bf16_and_differs_from_fp32_but_trains(tmp_path):
     assert abs(fast.logs["loss"] - slow.logs["loss"]) < 0.1 * slow.logs["loss"]   # ... as fp32 does
 
 
-def test_fast_path_resumes_bit_identically(tmp_path):
+@pytest.mark.parametrize("precision", ["auto", "bf16"])
+def test_fast_path_resumes_bit_identically(tmp_path, precision):
+    if precision == "bf16" and not speed.cpu_has_bf16():
+        pytest.skip("this CPU has no native bf16 arithmetic")
     kw = dict(progress=False, figures=False, report=False, tensorboard=False)
-    train(_config(50), tmp_path / "full", **kw)
-    train(_config(25), tmp_path / "split", **kw)
-    train(_config(50), tmp_path / "split", **kw)
+    train(_config(50, f"precision={precision}"), tmp_path / "full", **kw)
+    train(_config(25, f"precision={precision}"), tmp_path / "split", **kw)
+    train(_config(50, f"precision={precision}"), tmp_path / "split", **kw)
     a, b = _weights(tmp_path / "full"), _weights(tmp_path / "split")
     assert all(torch.equal(a[k], b[k]) for k in a)
 
@@ -88,6 +91,18 @@ def test_bf16_without_hardware_support_says_so_and_trains_in_fp32(tmp_path, monk
     err = capsys.readouterr().err
     assert "precision=bf16" in err and "training in fp32" in err
     assert speed.resolve(_config(5, "precision=bf16"), torch.device("cpu")).autocast is None
+
+
+@pytest.mark.parametrize("vendor, flags, bf16", [
+    ("GenuineIntel", {"avx512_bf16"}, False),              # measured slower than fp32 here
+    ("GenuineIntel", {"avx512_bf16", "amx_bf16"}, True),
+    ("AuthenticAMD", {"avx512_bf16"}, True),
+    ("AuthenticAMD", {"avx2"}, False),
+])
+def test_auto_precision_follows_where_bf16_pays(monkeypatch, vendor, flags, bf16):
+    monkeypatch.setattr(speed, "_cpuinfo", lambda: (vendor, frozenset(flags)))
+    chosen = speed.resolve(_config(5), torch.device("cpu"))
+    assert (chosen.autocast == torch.bfloat16) == bf16 and chosen.channels_last and not chosen.notes
 
 
 def test_compile_without_a_compiler_says_so_and_runs_eagerly(tmp_path, monkeypatch, capsys):

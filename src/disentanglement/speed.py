@@ -1,7 +1,8 @@
 """The fast training path: bf16 autocast, channels_last, torch.compile where it pays, foreach Adam.
 
 ``fast=True`` (the default) picks, for the device at hand, what makes a training step faster without
-changing the method: the nets' matrix products in bfloat16 under ``torch.autocast`` (weights, optimiser
+changing the method: the nets' matrix products in bfloat16 under ``torch.autocast`` where that pays (CUDA,
+CPUs with AMX or AMD's AVX512-BF16; ``precision=bf16`` asks for it on any CPU with bf16 instructions) (weights, optimiser
 state and losses stay float32: mixed precision, Micikevicius et al. 2018, with bf16's float32 range so no
 loss scaling is needed), images and conv weights in channels_last memory layout, Adam's multi-tensor
 (``foreach``) update, and ``torch.compile`` of the nets where it pays.  ``fast=False`` is the float32 eager
@@ -27,20 +28,41 @@ COMPILE_CHOICES = ("auto", "true", "false")
 
 
 @lru_cache(maxsize=None)
-def cpu_has_bf16() -> bool:
-    """Native bf16 arithmetic on this CPU (AVX512-BF16 or AMX-BF16); elsewhere bf16 is emulated and slow."""
+def _cpuinfo() -> tuple[str, frozenset]:
+    """(vendor, flags) of this CPU from /proc/cpuinfo; empty where there is none."""
     try:
         with open("/proc/cpuinfo") as fh:
-            flags = next((line for line in fh if line.startswith("flags")), "").split()
+            lines = fh.read().splitlines()
     except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+        return "", frozenset()
+    field = lambda name: next((l.split(":", 1)[1].strip() for l in lines if l.startswith(name)), "")  # noqa: E731
+    return field("vendor_id"), frozenset(field("flags").split())
+
+
+def cpu_has_bf16() -> bool:
+    """Native bf16 arithmetic on this CPU (AVX512-BF16 or AMX-BF16); elsewhere bf16 is emulated and slow."""
+    return bool({"avx512_bf16", "amx_bf16"} & _cpuinfo()[1])
+
+
+def cpu_bf16_pays() -> bool:
+    """Whether bf16 autocast makes the study's conv VAE faster on this CPU (what precision=auto follows).
+
+    Measured (BENCHMARKS.md): on an Intel Xeon with AVX512-BF16 but no AMX, oneDNN's bf16 convolutions were
+    slower than fp32 (0.9x); on an AMD EPYC with AVX512-BF16 bf16 + channels_last made the loop 1.5-1.75x
+    faster (issue 10); AMX tiles are built for bf16 matrix products.
+    """
+    vendor, flags = _cpuinfo()
+    return "amx_bf16" in flags or ("avx512_bf16" in flags and vendor == "AuthenticAMD")
 
 
 def bf16_supported(device: torch.device) -> bool:
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     return device.type == "cpu" and cpu_has_bf16()
+
+
+def bf16_pays(device: torch.device) -> bool:
+    return bf16_supported(device) and (device.type == "cuda" or cpu_bf16_pays())
 
 
 def compiler_missing(device: torch.device) -> str | None:
@@ -110,12 +132,13 @@ def resolve(config, device: torch.device) -> Speed:
     bf16 = bf16_supported(device)
     if config.precision == "bf16" and not bf16:
         notes.append(f"precision=bf16: {device.type} here has no native bf16 arithmetic; training in fp32")
-    use_bf16 = bf16 and config.precision != "fp32"
+    use_bf16 = bf16 and (config.precision == "bf16" or (config.precision == "auto" and bf16_pays(device)))
     missing = compiler_missing(device)
     if config.compile == "true" and missing:
         notes.append(f"compile=true: {missing}; running eagerly")
     # Where compile pays: on CUDA a small conv net is launch-bound and fusing pays at once; on a CPU the
-    # convolutions are oneDNN's either way and the compile (~1 min on 2 cores) did not pay back (BENCHMARKS.md).
+    # convolutions are oneDNN's either way: compile gave 1.12x per step but costs ~1 min to build on 2 cores, so
+    # it pays only on long runs — ask for it there with compile=true (BENCHMARKS.md).
     wanted = config.compile == "true" or (config.compile == "auto" and device.type == "cuda")
     return Speed(autocast=torch.bfloat16 if use_bf16 else None, channels_last=True,
                  compile=wanted and missing is None, foreach=True, notes=tuple(notes))
