@@ -1,0 +1,146 @@
+"""Training throughput on a GPU: the study's conv β-VAE (β = 4) on dSprites, batch 64, data made on the device.
+
+Three ways, alternated in one process:
+
+- ``plain``: fp32 eager PyTorch, batches rendered on the GPU (the dSprites sprite bank lives in GPU memory
+  and a batch is one scatter) — the peer every number is compared with;
+- ``fast``: the same loop with the library's fast path (bf16 autocast, channels_last, foreach Adam,
+  ``torch.compile`` of the nets), data on the GPU;
+- ``disentangle train``: the library's trainer as a user runs it (``--device cuda``), batches rendered ahead
+  in a CPU thread.
+
+Prints images/s, the ratio to ``plain``, the fraction of the GPU's measured bf16 / fp32 matrix-product rate,
+and the time a 300k-step run (the study's length) would take.  Goal: >= 30k images/s on one H100, 300k
+steps in <= 11 minutes.
+
+    python benchmarks/train_gpu.py [--steps 2000] [--repeats 3] [--device cuda]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from disentanglement.config import make_config
+from disentanglement.data import DSprites
+from disentanglement.data.dsprites import FIRST_CENTRE, HALF, IMAGE
+from disentanglement.nets import Conv64Decoder, Conv64Encoder
+from disentanglement.train import train
+
+
+class DeviceDSprites:
+    """dSprites rendered on ``device``: the 720 sprite masks in device memory, one scatter per batch."""
+
+    def __init__(self, device: torch.device, seed: int = 0):
+        data = DSprites()
+        self.bank = torch.from_numpy(data._bank).float().to(device)              # (720, 961)
+        self.offsets = torch.from_numpy(data._offsets).to(device)                # (961,)
+        self.sizes = torch.tensor(data.factor_sizes, device=device)
+        self.gen = torch.Generator(device=device).manual_seed(seed)
+        self.device = device
+
+    def batch(self, n: int) -> torch.Tensor:
+        f = (torch.rand(n, 5, generator=self.gen, device=self.device) * self.sizes).long()   # (n, 5)
+        sprite = (f[:, 0] * 6 + f[:, 1]) * 40 + f[:, 2]                                     # (n,)
+        corner = (torch.arange(n, device=self.device) * IMAGE * IMAGE
+                  + (f[:, 4] + FIRST_CENTRE - HALF) * IMAGE + f[:, 3] + FIRST_CENTRE - HALF)
+        out = torch.zeros(n * IMAGE * IMAGE, device=self.device)
+        out[(corner[:, None] + self.offsets[None]).reshape(-1)] = self.bank[sprite].reshape(-1)
+        return out.view(n, 1, IMAGE, IMAGE)
+
+
+def make_loop(device: torch.device, fast: bool):
+    torch.manual_seed(0)
+    enc, dec = Conv64Encoder(1, 10).to(device), Conv64Decoder(1, 10).to(device)
+    params = [*enc.parameters(), *dec.parameters()]
+    if fast:
+        enc.to(memory_format=torch.channels_last), dec.to(memory_format=torch.channels_last)
+        enc.compile(), dec.compile()
+    opt = torch.optim.Adam(params, lr=1e-4, foreach=True if fast else None)
+    data = DeviceDSprites(device)
+    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=fast)
+
+    def step():
+        x = data.batch(64)
+        if fast:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with amp:
+            mu, logvar = enc(x)
+            mu, logvar = mu.float(), logvar.float()
+            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+            logits = dec(z).float()
+        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1).mean()
+        kl = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(1).mean()
+        (recon + 4.0 * kl).backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    return step
+
+
+def rate(step, steps: int, device: torch.device) -> float:
+    """Images per second over ``steps`` steps, synchronised at both ends."""
+    torch.cuda.synchronize(device) if device.type == "cuda" else None
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    torch.cuda.synchronize(device) if device.type == "cuda" else None
+    return 64 * steps / (time.perf_counter() - start)
+
+
+def trainer_rate(steps: int, device: torch.device) -> float:
+    config = make_config({"model": "beta_vae", "dataset": "dsprites", "steps": steps, "log_every": 500,
+                          "checkpoint_every": steps}, ["penalty.beta=4"])
+    with tempfile.TemporaryDirectory() as out:
+        result = train(config, out, device=str(device), progress=False, figures=False, report=False, tensorboard=False)
+    return 64 * steps / result.seconds
+
+
+def matmul_rate(device: torch.device, dtype: torch.dtype, n: int = 8192, reps: int = 20) -> float:
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
+    return 2 * n ** 3 * rate(lambda: a @ b, reps, device) / 64
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cuda")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        print(torch.cuda.get_device_name(device), f"torch {torch.__version__}")
+    loops = {"plain": make_loop(device, False), "fast": make_loop(device, True)}
+    for step in loops.values():                       # warm up: compile, cuDNN autotuning
+        rate(step, 50, device)
+    trainer_rate(200, device)
+    rates: dict[str, list[float]] = {"plain": [], "fast": [], "disentangle train": []}
+    for _ in range(args.repeats):
+        for name, step in loops.items():
+            rates[name].append(rate(step, args.steps, device))
+        rates["disentangle train"].append(trainer_rate(args.steps, device))
+    enc, dec = Conv64Encoder(1, 10), Conv64Decoder(1, 10)
+    with FlopCounterMode(display=False) as counter:
+        x = torch.rand(64, 1, 64, 64)
+        F.binary_cross_entropy_with_logits(dec(enc(x)[0]), x).backward()
+    flops = counter.get_total_flops() / 64
+    n = 8192 if device.type == "cuda" else 1024     # on a CPU (a dry run of the script) a small product will do
+    limit = {"fp32": matmul_rate(device, torch.float32, n), "bf16": matmul_rate(device, torch.bfloat16, n)}
+    print(f"{flops / 1e6:.1f} MFLOP per training image; matrix products: fp32 {limit['fp32'] / 1e12:.1f} TFLOP/s, "
+          f"bf16 {limit['bf16'] / 1e12:.1f} TFLOP/s")
+    base = statistics.median(rates["plain"])
+    for name, values in rates.items():
+        med = statistics.median(values)
+        lim = limit["fp32" if name == "plain" else "bf16"]
+        print(f"{name:<18} {med:9.0f} images/s  x{med / base:.2f} vs plain  {med * flops / lim:6.2%} of its limit  "
+              f"300k steps in {300000 * 64 / med / 60:5.1f} min  (runs: {', '.join(f'{v:.0f}' for v in values)})")
+
+
+if __name__ == "__main__":
+    main()
