@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +15,47 @@ from .errors import UserError
 from .runs import Run, atomic_write_text, load_trained
 
 
-def mean_encoder(model, device, batch: int = 512):
+def mean_encoder(model, device, batch: int | None = None, workers: int | None = None):
     """images (n, C, H, W) -> the model's representation (n, D) numpy: a VAE's encoder means (the
-    study's choice), an InfoGAN's Q-head code — whatever ``model.representation`` returns."""
-    @torch.no_grad()
+    study's choice), an InfoGAN's Q-head code — whatever ``model.representation`` returns.
+
+    The network always sees ``batch`` rows (a short last slice is padded with zeros), in inference
+    mode, so a row's code does not depend on the other rows of the call: the metrics' encoder cache,
+    which encodes each factor combination once, gives the numbers of encoding every draw.  On a CPU
+    each slice runs on one torch thread, ``workers`` slices at a time (default: torch's thread
+    count, which is 1 while a call runs): the codes then do not depend on the number of cores
+    either.  Default batch: 32 on a CPU, 2048 elsewhere.  Measured on conv64, one core: ~7,000
+    images/s in slices of 32, ~2,500 in slices of 512-4096 (their activations land in fresh pages
+    each time); two threads sharing one slice wait at every layer, ~200 images/s when another
+    process holds a core."""
+    device = torch.device(device)
+    on_cpu = device.type == "cpu"
+    batch = batch or (32 if on_cpu else 2048)
+    workers = workers or (torch.get_num_threads() if on_cpu else 1)
+
+    def encode_slice(rows: torch.Tensor) -> torch.Tensor:  # (n <= batch, C, H, W) -> (n, D)
+        n = len(rows)
+        if n < batch:
+            rows = torch.cat([rows, rows.new_zeros((batch - n, *rows.shape[1:]))])  # (batch, C, H, W)
+        with torch.inference_mode():  # thread-local: set in each worker
+            return model.representation(rows.to(device))[:n]
+
     def encode(images: np.ndarray) -> np.ndarray:
-        out = [model.representation(torch.from_numpy(np.ascontiguousarray(images[i:i + batch])).to(device))
-               for i in range(0, len(images), batch)]
-        return torch.cat(out).float().cpu().numpy()
+        x = torch.from_numpy(np.ascontiguousarray(images))  # (n, C, H, W)
+        slices = [x[i:i + batch] for i in range(0, len(x), batch)]
+        if not on_cpu:
+            return torch.cat([encode_slice(s) for s in slices]).float().cpu().numpy()
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            if workers == 1 or len(slices) == 1:
+                out = [encode_slice(s) for s in slices]
+            else:
+                with ThreadPoolExecutor(workers) as pool:  # torch releases the GIL inside each layer
+                    out = list(pool.map(encode_slice, slices))
+        finally:
+            torch.set_num_threads(threads)
+        return torch.cat(out).float().numpy()
     return encode
 
 

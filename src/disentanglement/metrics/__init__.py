@@ -7,10 +7,13 @@ from __future__ import annotations
 import numpy as np
 from tqdm.auto import tqdm
 
+from ._cache import CachedEncoder, cached_encoder
 from ._utils import sample_codes
 from .beta_vae import beta_vae_score
+from .beta_vae import num_images as _beta_vae_images
 from .dci import dci
 from .factor_vae import factor_vae_score
+from .factor_vae import num_images as _factor_vae_images
 from .irs import irs
 from .mig import mig
 from .modularity_explicitness import modularity_explicitness
@@ -21,15 +24,26 @@ METRICS = ("beta_vae", "factor_vae", "mig", "sap", "dci", "modularity_explicitne
 _NEEDS_TEST = {"sap", "dci", "modularity_explicitness"}
 
 
+def planned_images(names, *, num_train: int = 10000, num_test: int = 5000) -> int:
+    """Images ``evaluate`` asks ``encode`` for with these metrics (before any caching)."""
+    total = _beta_vae_images() if "beta_vae" in names else 0
+    total += _factor_vae_images() if "factor_vae" in names else 0
+    return total + (num_train + num_test if set(names) - {"beta_vae", "factor_vae"} else 0)
+
+
 def evaluate(dataset, encode, *, random_state: int = 0, metrics=None, progress: bool = True,
-             num_train: int = 10000, num_test: int = 5000) -> dict:
+             num_train: int = 10000, num_test: int = 5000, cache: bool = True) -> dict:
     """The study's metric suite on ``encode`` (images -> codes (n, D); use the encoder mean).
 
     As in the study, every metric gets a fresh ``RandomState(random_state)``;
     the code metrics all draw the same ``num_train`` train then ``num_test``
     test codes in batches of 16, so they are sampled once and shared (same
-    numbers as sampling per metric).  ``metrics``: names from ``METRICS``
-    (default all).  Returns the union of the metrics' dicts.
+    numbers as sampling per metric).  With ``cache`` every factor combination
+    is encoded at most once, and the whole dataset in index order when the
+    metrics draw more images than it has (``CachedEncoder``; the same numbers
+    when ``encode`` is deterministic and row-wise, as the encoder mean is).
+    ``metrics``: names from ``METRICS`` (default all).  Returns the union of
+    the metrics' dicts.
     """
     names = list(METRICS if metrics is None else metrics)
     unknown = sorted(set(names) - set(METRICS))
@@ -37,6 +51,9 @@ def evaluate(dataset, encode, *, random_state: int = 0, metrics=None, progress: 
         raise ValueError(f"unknown metrics {unknown}; choose from {list(METRICS)}")
     if not isinstance(random_state, int):
         raise ValueError("evaluate needs an int random_state: each metric gets a fresh RandomState(seed)")
+    if cache:
+        encode = cached_encoder(dataset, encode, progress=progress,
+                                expected=planned_images(names, num_train=num_train, num_test=num_test))
     codes = test = None
     bar = tqdm(names, desc="metrics", disable=not progress)
     results: dict = {}
@@ -61,5 +78,6 @@ def evaluate(dataset, encode, *, random_state: int = 0, metrics=None, progress: 
     return results
 
 
-__all__ = ["METRICS", "beta_vae_score", "dci", "evaluate", "factor_vae_score", "irs", "mig",
-           "modularity_explicitness", "sample_codes", "sap", "unsupervised"]
+__all__ = ["METRICS", "CachedEncoder", "beta_vae_score", "cached_encoder", "dci", "evaluate",
+           "factor_vae_score", "irs", "mig", "modularity_explicitness", "planned_images", "sample_codes",
+           "sap", "unsupervised"]

@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from ._cache import CachedEncoder
+
 
 def as_random_state(random_state) -> np.random.RandomState:
     """An int seed or a legacy ``RandomState`` (the reference's generator)."""
@@ -139,7 +141,14 @@ def discrete_entropy(factors: np.ndarray) -> np.ndarray:
 
 
 def encode_factors(dataset, encode, factors: np.ndarray, chunk: int = 4096) -> np.ndarray:
-    """Codes (n, D) of ``dataset.images(factors)``, encoded ``chunk`` rows at a time."""
+    """Codes (n, D) of ``dataset.images(factors)``, encoded ``chunk`` rows at a time.
+
+    When ``encode`` is a ``CachedEncoder`` of ``dataset`` the codes come from its
+    cache: each factor combination is encoded at most once (same numbers for a
+    deterministic, row-wise ``encode``).
+    """
+    if isinstance(encode, CachedEncoder) and encode.dataset is dataset:
+        return encode.codes_of(factors)
     parts = [np.asarray(encode(dataset.images(factors[i:i + chunk])))
              for i in range(0, len(factors), chunk)]
     return np.concatenate(parts, axis=0)

@@ -24,6 +24,12 @@ def _votes(dataset, encode, rs, batch_size, num, global_var, active):
     return votes
 
 
+def num_images(*, batch_size: int = 64, num_train: int = 10000, num_eval: int = 5000,
+               num_variance_estimate: int = 10000) -> int:
+    """Images ``factor_vae_score`` encodes with these settings: the variance sample, one batch per point."""
+    return num_variance_estimate + batch_size * (num_train + num_eval)
+
+
 def factor_vae_score(dataset, encode, *, random_state=0, batch_size: int = 64,
                      num_train: int = 10000, num_eval: int = 5000,
                      num_variance_estimate: int = 10000, threshold: float = 0.05) -> dict:
@@ -37,7 +43,9 @@ def factor_vae_score(dataset, encode, *, random_state=0, batch_size: int = 64,
     reference: the argmin indexes the ACTIVE dims but votes land on that index
     of all dims, and ``factor_vae.num_active_dims`` is D (``len`` of the mask) —
     the number of dims kept is ``factor_vae.num_active_dims_corrected``.  No
-    active dim gives 0 for every key.
+    active dim gives 0 for every key.  The study's settings encode 970,000
+    images: wrap ``encode`` in ``metrics.cached_encoder`` to encode each factor
+    combination once.
     """
     rs = as_random_state(random_state)
     factors = np.array(dataset.sample_factors(num_variance_estimate, rs))  # one call, as reference
