@@ -166,7 +166,9 @@ def test_categorical_code_learns_the_shape_factor(tmp_path):
     accuracies = []
     try:
         for seed in (0, 1):
-            train(_config(2000, seed=seed, log_every=500, checkpoint_every=2000), tmp_path / f"s{seed}",
+            # fast=false: the numbers above were measured on the fp32 eager path (a GAN's seeds land elsewhere
+            # when channels_last / foreach Adam round differently)
+            train(_config(2000, "fast=false", seed=seed, log_every=500, checkpoint_every=2000), tmp_path / f"s{seed}",
                   progress=False, report=False, tensorboard=False, figures=False)
             _, dataset, model, _ = load_trained(tmp_path / f"s{seed}")
             accuracy, chance = _shape_accuracy(model, dataset)

@@ -129,7 +129,7 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
 
     bar = tqdm(total=config.steps, initial=step, disable=not progress, desc=f"{config.model} on {config.dataset}",
                unit="step", dynamic_ncols=True, file=sys.stderr)
-    if step < config.steps:
+    if progress and step < config.steps:
         bar.write(f"disentangle: {config.model} on {dev.type}: {speed.describe()}", file=sys.stderr)
     logs: dict[str, float] = {}
     start, start_step = time.perf_counter(), step
