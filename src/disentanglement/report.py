@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from . import viz
 from .runs import Run, atomic_write_text, load_trained
-from .viz.traversal_score import ground_truth_effects, noise_floor
+from .viz.traversal_score import score_against_floor
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{margin-bottom:.1em} .sub{color:#666;margin-top:0} section{margin:2em 0} img{max-width:100%;image-rendering:pixelated}
@@ -170,9 +170,7 @@ def _code_score_section(run: Run, dataset, model, device, seeds: int) -> str:
     predictor, accuracy = viz.load_or_train(dataset, run.path / "factor_predictor.pt", device=device)
     raw = viz.code_traversal_effects(model, predictor.readout, seeds=seeds, steps=9)
     # the floor of a 9-step sweep; a categorical code's sweep has fewer steps, so its floor is if anything lower
-    truth = ground_truth_effects(dataset, predictor.readout, steps=9, seeds=seeds, seed=1, device=device)
-    result = {**viz.traversal_score(raw, floor=noise_floor(truth)), "raw_effect": raw, "truth": truth,
-              "floor": noise_floor(truth)}
+    result = score_against_floor(raw, dataset, predictor.readout, steps=9, seeds=seeds, seed=1, device=device)
     sweeps = (f"generate sweeps around {seeds} draws of noise and codes from the prior (each code through its "
               "categories or over [-1, 1])")
     return _score_html(run, dataset, result, accuracy, sweeps, "code", row_names=model.code_names)

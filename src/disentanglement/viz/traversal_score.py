@@ -132,8 +132,14 @@ def model_traversal_score(model, dataset, readout, *, values: np.ndarray, seeds:
     with torch.no_grad():
         codes, _ = model.encode(torch.from_numpy(images).to(device))        # (N, D)
     raw = traversal_effects(model.decode, readout, codes, values)
-    truth = ground_truth_effects(dataset, readout, steps=np.shape(values)[-1], seeds=seeds, seed=seed + 1,
-                                 device=device)
+    return score_against_floor(raw, dataset, readout, steps=np.shape(values)[-1], seeds=seeds, seed=seed + 1,
+                               device=device, min_effect=min_effect, kl=kl)
+
+
+def score_against_floor(raw: np.ndarray, dataset, readout, *, steps: int, seeds: int, seed: int,
+                        device: str | torch.device = "cpu", **score_settings) -> dict:
+    """traversal_score of raw effects (D, K) net of the predictor's floor on ``steps``-step ground-truth sweeps,
+    plus "raw_effect", "truth" (K, K) and "floor" (K,)."""
+    truth = ground_truth_effects(dataset, readout, steps=steps, seeds=seeds, seed=seed, device=device)
     floor = noise_floor(truth)
-    return {**traversal_score(raw, floor=floor, min_effect=min_effect, kl=kl), "raw_effect": raw,
-            "truth": truth, "floor": floor}
+    return {**traversal_score(raw, floor=floor, **score_settings), "raw_effect": raw, "truth": truth, "floor": floor}
