@@ -5,7 +5,7 @@ import pytest
 
 from disentanglement.cli import main
 
-TOY = ["--dataset", "squares", "--no-progress", "--no-report", "--set", "latent_dim=3", "--set", "checkpoint_every=5"]
+TOY = ["--dataset", "squares", "--no-progress", "--no-report", "--set", "vae.latent_dim=3", "--set", "checkpoint_every=5"]
 
 
 def _fails(capsys, argv, *needles):
@@ -28,7 +28,16 @@ def _fails(capsys, argv, *needles):
     (["train", "--set", "penalty.beta=abc"], ["penalty.beta must be a finite float, got 'abc'"]),
     (["train", "--set", "lr"], ["KEY=VALUE"]),
     (["train", "--steps", "many"], ["--steps", "invalid int value"]),
-    (["train", "--set", "net=resnet"], ["unknown net 'resnet'", "conv64"]),
+    (["train", "--set", "vae.net=resnet"], ["unknown vae.net 'resnet'", "conv64"]),
+    (["train", "--set", "net=conv64"], ["net is a setting of a section", "--set vae.net=conv64"]),
+    (["train", "--set", "latent_dim=3"], ["--set vae.latent_dim=3"]),
+    (["train", "--model", "beta_tcvae", "--set", "vae.penalty=factor_vae"], ["vae.penalty=factor_vae", "--model vae"]),
+    (["train", "--model", "vae", "--set", "vae.penalty=nope"], ["unknown vae.penalty 'nope'", "beta_tcvae"]),
+    (["train", "--set", "vae.width=3"], ["unknown setting vae.width", "vae.latent_dim"]),
+    (["train", "--model", "ada_gvae", "--set", "ada_gvae.k=0"], ["ada_gvae.k must be >= 1", "-1"]),
+    (["train", "--model", "ada_gvae", "--dataset", "squares", "--set", "ada_gvae.k=3"], ["k=3", "1..2"]),
+    (["train", "--model", "beta_tcvae", "--dataset", "squares", "--set", "penalty.estimator=mss",
+      "--set", "batch_size=400"], ["mss", "mws"]),
     (["train", "--device", "tpu"], ["unknown device"]),
     (["frobnicate"], ["invalid choice"]),
     (["train", "--model", "beta_tcvae", "--set", "penalty.estimator=exact"], ["penalty.estimator 'exact'", "mws, mss"]),
@@ -40,17 +49,19 @@ def _fails(capsys, argv, *needles):
     (["train", "--model", "dip_vae", "--set", "penalty.type=iii"], ["penalty.type 'iii'", "i, ii"]),
     (["train", "--model", "dip_vae", "--set", "penalty.lambda_d=-1"], ["penalty.lambda_d must be >= 0"]),
     (["train", "--model", "dip_vae", "--set", "penalty.lambda_od=nan"], ["penalty.lambda_od must be a finite float"]),
-    (["train", "--model", "infogan", "--set", "penalty.categorical=1"], ["penalty.categorical sizes must be >= 2"]),
-    (["train", "--model", "infogan", "--set", "penalty.categorical=3,1"], ["penalty.categorical sizes must be >= 2"]),
-    (["train", "--model", "infogan", "--set", "penalty.categorical=", "--set", "penalty.continuous=0"],
-     ["at least one code", "penalty.categorical", "penalty.continuous"]),
-    (["train", "--model", "infogan", "--set", "penalty.categorical=three"], ["penalty.categorical must be a comma-separated"]),
-    (["train", "--model", "infogan", "--set", "penalty.continuous=-1"], ["penalty.continuous must be >= 0"]),
-    (["train", "--model", "infogan", "--set", "penalty.lambda_info=-0.5"], ["penalty.lambda_info must be >= 0"]),
-    (["train", "--model", "infogan", "--set", "latent_dim=4"], ["latent_dim does not apply to --model infogan",
-                                                                "penalty.noise_dim"]),
-    (["train", "--model", "infogan", "--set", "net=conv64"], ["unknown net 'conv64' for --model infogan", "dcgan"]),
-    (["train", "--model", "infogan", "--dataset", "squares", "--set", "penalty.beta=4"], ["penalty.beta", "penalty.noise_dim"]),
+    (["train", "--model", "infogan", "--set", "infogan.categorical=1"], ["infogan.categorical sizes must be >= 2"]),
+    (["train", "--model", "infogan", "--set", "infogan.categorical=3,1"], ["infogan.categorical sizes must be >= 2"]),
+    (["train", "--model", "infogan", "--set", "infogan.categorical=", "--set", "infogan.continuous=0"],
+     ["at least one code", "infogan.categorical", "infogan.continuous"]),
+    (["train", "--model", "infogan", "--set", "infogan.categorical=three"], ["infogan.categorical must be a comma-separated"]),
+    (["train", "--model", "infogan", "--set", "infogan.continuous=-1"], ["infogan.continuous must be >= 0"]),
+    (["train", "--model", "infogan", "--set", "infogan.lambda_info=-0.5"], ["infogan.lambda_info must be >= 0"]),
+    (["train", "--model", "infogan", "--set", "vae.latent_dim=4"], ["vae.latent_dim does not apply to --model infogan",
+                                                                    "infogan.noise_dim"]),
+    (["train", "--model", "infogan", "--set", "infogan.net=conv64"], ["unknown infogan.net 'conv64' for a GAN", "dcgan"]),
+    (["train", "--model", "infogan", "--dataset", "squares", "--set", "penalty.beta=4"], ["penalty.beta", "infogan.noise_dim"]),
+    (["train", "--model", "infogan", "--set", "penalty.noise_dim=2"], ["penalty.noise_dim is a setting of infogan",
+                                                                       "--set infogan.noise_dim"]),
 ])
 def test_bad_input_one_line_exit_2(capsys, tmp_path, argv, needles):
     _fails(capsys, argv + ["--out", str(tmp_path / "r")] if argv[0] == "train" else argv, *needles)
@@ -113,7 +124,7 @@ def test_console_script_prints_no_traceback(tmp_path):
 def test_train_writes_report_by_default_and_report_command(capsys, tmp_path):
     out = tmp_path / "run"
     assert main(["train", "--dataset", "squares", "--steps", "20", "--out", str(out), "--no-progress",
-                 "--set", "latent_dim=3"]) == 0
+                 "--set", "vae.latent_dim=3"]) == 0
     assert "report" in capsys.readouterr().out
     page = (out / "report.html").read_text()
     assert page.count("data:image/") >= 5 and "squares" in page

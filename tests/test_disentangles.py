@@ -30,10 +30,10 @@ def one_thread():
 
 
 def _mig(tmp_path, model, seed, overrides):
-    config = make_config({"model": model, "dataset": "squares", "steps": 2000, "seed": seed, "latent_dim": 4,
+    config = make_config({"model": model, "dataset": "squares", "steps": 2000, "seed": seed, "vae": {"latent_dim": 4},
                           "lr": 1e-3, "log_every": 2000, "checkpoint_every": 2000}, overrides)
     out = tmp_path / f"{model}{seed}"
-    train(config, out, progress=False, figures=False, report=False, tensorboard=False)
+    train(config, out, progress=False, tensorboard=False)
     data = Squares()
     net = build_model(config, data)
     net.load_state_dict(torch.load(out / "checkpoint.pt", weights_only=True)["model"])

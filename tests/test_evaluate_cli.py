@@ -21,7 +21,7 @@ def _one_line_error(capsys, argv, *needles):
 def toy_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "toy"
     assert main(["train", "--dataset", "squares", "--steps", "30", "--out", str(out), "--no-progress",
-                 "--no-report", "--set", "latent_dim=4", "--set", "lr=1e-3"]) == 0
+                 "--no-report", "--set", "vae.latent_dim=4", "--set", "lr=1e-3"]) == 0
     return out
 
 

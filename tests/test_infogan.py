@@ -15,10 +15,10 @@ from disentanglement.models import Batch, InfoGAN, build_model
 from disentanglement.nets import DCGANDiscriminatorBody, DCGANGenerator, build_gan_nets
 from disentanglement.runs import Run, load_trained
 from disentanglement.train import make_optimizers, train
-from disentanglement.viz import code_traversal, code_traversal_effects, save_traversal
+from disentanglement.viz import axes_effects, save_traversal, traversal_grid
 
 TOY = {"model": "infogan", "dataset": "glyphs", "log_every": 5, "checkpoint_every": 10}
-LAYOUT = ["penalty.categorical=3", "penalty.continuous=2", "penalty.noise_dim=2"]
+LAYOUT = ["infogan.categorical=3", "infogan.continuous=2", "infogan.noise_dim=2"]
 
 
 def _config(steps=10, *overrides, **values):
@@ -41,12 +41,13 @@ def test_dcgan_layout_for_64x64_and_smaller_sides():
 
 def test_config_defaults_and_layout_round_trip(tmp_path):
     config = make_config({"model": "infogan"})
-    assert (config.lr, config.adam_beta1, config.latent_dim, config.reconstruction) == (2e-4, 0.5, None, None)
-    assert config.penalty.categorical == (3,) and config.penalty.continuous == 4
-    two = make_config({"model": "infogan"}, ["penalty.categorical=10,3", "lr=1e-3"])
-    assert two.penalty.categorical == (10, 3) and two.lr == 1e-3
-    assert make_config({"model": "infogan", "penalty": {"categorical": [4, 2]}}).penalty.categorical == (4, 2)
-    assert make_config({"model": "infogan"}, ["penalty.categorical="]).penalty.categorical == ()
+    assert (config.lr, config.adam_beta1, config.penalty, config.backbone_name) == (2e-4, 0.5, None, "infogan")
+    assert config.backbone.categorical == (3,) and config.backbone.continuous == 4
+    assert "vae" not in config.to_dict() and "penalty" not in config.to_dict()
+    two = make_config({"model": "infogan"}, ["infogan.categorical=10,3", "lr=1e-3"])
+    assert two.backbone.categorical == (10, 3) and two.lr == 1e-3
+    assert make_config({"model": "infogan", "infogan": {"categorical": [4, 2]}}).backbone.categorical == (4, 2)
+    assert make_config({"model": "infogan"}, ["infogan.categorical="]).backbone.categorical == ()
     Run(tmp_path / "r").create(two)
     assert Run(tmp_path / "r").read_config() == two                         # YAML list -> tuple again
 
@@ -61,7 +62,7 @@ def test_phases_split_the_parameters_and_one_step_is_finite():
     assert not d_ids & g_ids and d_ids | g_ids == {id(p) for p in model.parameters()}
     assert {id(p) for p in model.q_head.parameters()} <= g_ids and {id(p) for p in model.body.parameters()} <= d_ids
     opts = make_optimizers(phases, config)
-    assert opts["discriminator"].defaults["lr"] == config.penalty.d_lr and opts["generator"].defaults["lr"] == config.lr
+    assert opts["discriminator"].defaults["lr"] == config.backbone.d_lr and opts["generator"].defaults["lr"] == config.lr
     x = torch.from_numpy(Glyphs().images(Glyphs().sample_factors(16, np.random.default_rng(0))))
     batch, logs = Batch(x, 0, torch.Generator().manual_seed(0)), {}
     for ph in phases:
@@ -80,7 +81,7 @@ def test_phases_split_the_parameters_and_one_step_is_finite():
 def test_training_changes_generator_discriminator_and_q(tmp_path):
     torch.manual_seed(0)
     before = build_model(_config(), Glyphs()).state_dict()
-    train(_config(3), tmp_path / "r", progress=False, report=False, tensorboard=False)
+    train(_config(3), tmp_path / "r", progress=False, tensorboard=False)
     after = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=True)
     assert set(after["optimizers"]) == {"discriminator", "generator"}
     for part in ("generator.", "body.", "d_head.", "q_head."):
@@ -91,10 +92,10 @@ def test_training_changes_generator_discriminator_and_q(tmp_path):
 
 def test_resume_is_bit_identical(tmp_path):
     straight = tmp_path / "straight"
-    train(_config(20), straight, progress=False, report=False, tensorboard=False)
+    train(_config(20), straight, progress=False, tensorboard=False)
     split = tmp_path / "split"
-    train(_config(10), split, progress=False, report=False, tensorboard=False)
-    train(_config(20), split, progress=False, report=False, tensorboard=False)
+    train(_config(10), split, progress=False, tensorboard=False)
+    train(_config(20), split, progress=False, tensorboard=False)
     a, b = (torch.load(p / "checkpoint.pt", weights_only=True) for p in (straight, split))
     assert a["model"].keys() == b["model"].keys()
     for k in a["model"]:
@@ -104,23 +105,27 @@ def test_resume_is_bit_identical(tmp_path):
 
 
 def test_representation_and_traversal_shapes(tmp_path):
-    config = _config(2, "penalty.categorical=4,2", "penalty.continuous=3")
-    train(config, tmp_path / "r", progress=False, report=False, tensorboard=False)
+    config = _config(2, "infogan.categorical=4,2", "infogan.continuous=3")
+    train(config, tmp_path / "r", progress=False, tensorboard=False)
     _, ds, model, _ = load_trained(tmp_path / "r")
     x = torch.from_numpy(ds.images(ds.sample_factors(9, np.random.default_rng(0))))
     with torch.no_grad():
         rep = model.representation(x)
     assert rep.shape == (9, 2 + 3)
     assert torch.equal(rep[:, :2], rep[:, :2].round()) and rep[:, 0].max() < 4 and rep[:, 1].max() < 2
-    anchor = model.sample_code(1, torch.Generator().manual_seed(0))
-    grid, rows, cols = code_traversal(model, anchor, steps=7)
-    assert grid.shape == (5, 7, 1, 16, 16) and rows == ["cat0: 0..3", "cat1: 0..1", "c0", "c1", "c2"]
-    assert len(cols) == 7 and np.all(grid[1, 2:] == 1.0)          # a 2-way code leaves its other columns blank
+    axes = model.axes(x, steps=7)
+    anchor = model.anchors(x[:1])
+    assert anchor.shape == (1, model.input_dim) and torch.all(anchor[:, -3:] == 0)   # continuous codes at 0
+    grid = traversal_grid(model, anchor, axes)
+    assert grid.shape == (5, 7, 1, 16, 16) and [a.name for a in axes] == ["cat0", "cat1", "c0", "c1", "c2"]
+    assert [a.steps for a in axes] == [4, 2, 7, 7, 7] and np.all(grid[1, 2:] == 1.0)  # a 2-way code: blank after 2
     assert not np.allclose(grid[2, 0], grid[2, -1])                # sweeping c0 changes the image
+    one_hot = axes[0].apply(anchor)[0, :, 2:6]                     # cat0's block, one row per category
+    assert torch.equal(one_hot, torch.eye(4))
     readout = lambda images: torch.stack([images.mean((1, 2, 3)), images[..., :8].mean((1, 2, 3))], 1)  # noqa: E731
-    effect = code_traversal_effects(model, readout, seeds=4, steps=5)
+    effect = axes_effects(model, model.anchors(x[:4]), model.axes(x, steps=5), readout)
     assert effect.shape == (5, 2) and np.all(effect >= 0) and effect.max() > 0
-    png = save_traversal(model, None, tmp_path / "t.png")
+    png = save_traversal(model, anchor, axes, tmp_path / "t.png")
     assert png.exists() and png.stat().st_size > 0
 
 
@@ -130,9 +135,10 @@ def test_cli_dsprites_end_to_end(capsys, tmp_path):
                  "--no-progress", "--set", "batch_size=8", "--set", "checkpoint_every=1"]) == 0
     assert "infogan on dsprites: step 2/2" in capsys.readouterr().out
     page = (tmp_path / "gan" / "report.html").read_text()
-    assert "Code traversals" in page and "Traversal score" in page and page.count("data:image/png;base64,") >= 6
+    assert "Traversal grids" in page and "Traversal score" in page and page.count("data:image/png;base64,") >= 6
+    assert "Reconstructions" not in page and "Samples" in page     # a GAN does not reconstruct
     score = json.loads((tmp_path / "gan" / "figures" / "traversal_score.json").read_text())
-    assert score["codes"] == ["cat0", "c0", "c1", "c2", "c3"] and len(score["effect"]) == 5
+    assert score["axes"] == ["cat0", "c0", "c1", "c2", "c3"] and len(score["effect"]) == 5
     assert main(["evaluate", out, "--metrics", "mig,sap", "--no-progress"]) == 0
     record = json.loads((tmp_path / "gan" / "metrics.json").read_text())
     assert record["representation"].startswith("Q head") and 0 <= record["metrics"]["mig"] <= 1
@@ -169,7 +175,7 @@ def test_categorical_code_learns_the_shape_factor(tmp_path):
             # fast=false: the numbers above were measured on the fp32 eager path (a GAN's seeds land elsewhere
             # when channels_last / foreach Adam round differently)
             train(_config(2000, "fast=false", seed=seed, log_every=500, checkpoint_every=2000), tmp_path / f"s{seed}",
-                  progress=False, report=False, tensorboard=False, figures=False)
+                  progress=False, tensorboard=False)
             _, dataset, model, _ = load_trained(tmp_path / f"s{seed}")
             accuracy, chance = _shape_accuracy(model, dataset)
             accuracies.append(accuracy)

@@ -125,7 +125,18 @@ def test_sampler_metrics_perfect_and_seeded():
     b = metrics.beta_vae_score(_Toy(), _encode, random_state=np.random.RandomState(0), **kw)
     assert a == b and a["beta_vae.eval_accuracy"] >= 0.9
     s = metrics.factor_vae_score(_Toy(), _encode, random_state=0, num_variance_estimate=300, **kw)
-    assert s["factor_vae.num_active_dims"] == 3 and s["factor_vae.num_active_dims_corrected"] == 3
+    assert s["factor_vae.num_active_dims_corrected"] == 3  # every dim active (D = 3)
+
+
+def test_factor_vae_counts_active_dims():
+    """Dims of std < threshold are pruned: the corrected count drops them, the reference's stays D."""
+    def encode(images):  # 3 active dims, then a constant one and one of std 0.01 * std(x_0) < 0.05
+        z = _encode(images)
+        return np.c_[z, np.zeros(len(z)), 0.01 * z[:, :1]]
+    s = metrics.factor_vae_score(_Toy(), encode, random_state=0, num_variance_estimate=300,
+                                 batch_size=16, num_train=50, num_eval=20)
+    assert s["factor_vae.num_active_dims_corrected"] == 3
+    assert s["factor_vae.num_active_dims"] == 5  # the reference's quirk: len of the mask, D
 
 
 def test_evaluate_returns_every_key():

@@ -105,7 +105,7 @@ def test_cached_encoder_wraps_only_indexable_datasets_once():
 def test_mean_encoder_codes_do_not_depend_on_the_batch():
     data = Squares()
     torch.manual_seed(0)
-    model = build_model(make_config({"model": "beta_vae", "dataset": "squares", "latent_dim": 4}), data).eval()
+    model = build_model(make_config({"model": "beta_vae", "dataset": "squares", "vae": {"latent_dim": 4}}), data).eval()
     images = data.images(data.index_to_factors(np.arange(len(data))))
     threads = torch.get_num_threads()
     encode = mean_encoder(model, "cpu")

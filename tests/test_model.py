@@ -54,7 +54,7 @@ def _model(dataset="dsprites", **overrides):
 
 @pytest.mark.parametrize("reconstruction", ["bernoulli", "gaussian"])
 def test_loss_finite_and_two_steps_change_weights(reconstruction):
-    model, ds, config = _model(reconstruction=reconstruction, **{"penalty.beta": 4})
+    model, ds, config = _model(**{"vae.reconstruction": reconstruction, "penalty.beta": 4})
     x = torch.from_numpy(ds.images(ds.sample_factors(8, np.random.default_rng(0))))
     opt = make_optimizers(model.phases(), config)["main"]
     before = {k: v.clone() for k, v in model.state_dict().items()}

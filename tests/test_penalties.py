@@ -26,7 +26,7 @@ def _posterior(b=16, d=4, seed=0):
 
 
 def _config(name, steps, **extra):
-    return make_config({"model": name, "dataset": "squares", "steps": steps, "latent_dim": 4, "lr": 1e-3,
+    return make_config({"model": name, "dataset": "squares", "steps": steps, "vae": {"latent_dim": 4}, "lr": 1e-3,
                         "log_every": 3, "checkpoint_every": 5, **extra})
 
 
@@ -48,7 +48,7 @@ def test_builds_with_defaults_finite_loss_and_gradients(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_two_steps_change_every_weight_and_checkpoint_roundtrip(name, tmp_path):
     config = _config(name, 2)
-    train(config, tmp_path / "r", progress=False, figures=False, report=False, tensorboard=False)
+    train(config, tmp_path / "r", progress=False, tensorboard=False)
     torch.manual_seed(config.seed)
     fresh = build_model(config, Squares())
     state = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=True)
@@ -67,9 +67,9 @@ def test_two_steps_change_every_weight_and_checkpoint_roundtrip(name, tmp_path):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_resume_is_bit_identical(name, tmp_path):
-    train(_config(name, 12), tmp_path / "straight", progress=False, figures=False, report=False, tensorboard=False)
-    train(_config(name, 7), tmp_path / "split", progress=False, figures=False, report=False, tensorboard=False)     # checkpoints at 5 and 7
-    train(_config(name, 12), tmp_path / "split", progress=False, figures=False, report=False, tensorboard=False)
+    train(_config(name, 12), tmp_path / "straight", progress=False, tensorboard=False)
+    train(_config(name, 7), tmp_path / "split", progress=False, tensorboard=False)     # checkpoints at 5 and 7
+    train(_config(name, 12), tmp_path / "split", progress=False, tensorboard=False)
     a = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=True)
     b = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=True)
     for k in a["model"]:

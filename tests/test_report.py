@@ -15,7 +15,7 @@ from disentanglement.report import write_report
 from disentanglement.runs import Run
 from disentanglement.train import train
 
-FIGURES = ("traversal.gif", "traversal_seed0.png", "reconstructions.png", "kl.png", "curves.png", "traversal_score.png")
+FIGURES = ("traversal.gif", "traversal_seed0.png", "reconstructions.png", "samples.png", "axes.png", "curves.png", "traversal_score.png")
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +23,8 @@ def report(tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     run = tmp_path_factory.mktemp("report") / "run"
-    train(make_config({"dataset": "squares", "latent_dim": 3, "lr": 1e-3, "log_every": 10, "steps": 60}), run,
-          progress=False, figures=False)
+    train(make_config({"dataset": "squares", "vae": {"latent_dim": 3}, "lr": 1e-3, "log_every": 10, "steps": 60}), run,
+          progress=False)
     (run / "metrics.json").write_text(json.dumps({"metrics": {"mig": 0.1234, "dci.disentanglement": 0.5}}))
     path = write_report(run, progress=False, steps=5, score_seeds=8)
     yield path
@@ -36,12 +36,14 @@ def test_report_is_self_contained_and_complete(report):
     run = report.parent
     assert all((run / "figures" / name).exists() for name in FIGURES)
     sources = re.findall(r'src="([^"]*)"', page)
-    assert len(sources) == 8 and all(s.startswith("data:image/") for s in sources)   # gif, 3 grids, 4 plots
+    assert len(sources) == 9 and all(s.startswith("data:image/") for s in sources)   # gif, 3 grids, 5 plots
     assert "data:image/gif;base64," in page and "traversal score" in page.lower()
     assert "0.1234" in page and "dci.disentanglement" in page                         # the metric table
     assert "model: beta_vae" in page                                                  # the config
     record = json.loads((run / "figures" / "traversal_score.json").read_text())
     assert record["factor_names"] == ["posX", "posY", "size"] and len(record["effect"]) == 3
+    assert sorted(record["axes"]) == ["z0", "z1", "z2"]
+    assert "Reconstructions" in page and "Samples" in page and "Which axes are active" in page
 
 
 def test_factor_predictor_is_cached(report):
@@ -95,7 +97,7 @@ def test_report_opens_in_headless_chromium(report):
     found = re.search(r'<pre id="verdict">(.*?)</pre>', dom.stdout, re.S)
     assert found, f"no verdict from Chromium: {dom.stderr[-500:]}"
     verdict = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
-    assert verdict == {"images": 8, "broken": [], "errors": []}
+    assert verdict == {"images": 9, "broken": [], "errors": []}
     shot = report.with_name("report.png")
     browse(chromium(), report.as_uri(), f"--screenshot={shot}", "--window-size=1200,2000", "--hide-scrollbars")
     assert shot.exists() and shot.stat().st_size > 10_000

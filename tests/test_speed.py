@@ -11,7 +11,7 @@ from disentanglement.models import build_model
 from disentanglement.runs import Run
 from disentanglement.train import train
 
-TOY = {"dataset": "squares", "latent_dim": 4, "lr": 1e-3, "log_every": 10, "checkpoint_every": 25}
+TOY = {"dataset": "squares", "vae": {"latent_dim": 4}, "lr": 1e-3, "log_every": 10, "checkpoint_every": 25}
 
 
 def _config(steps, *sets, **extra):
@@ -40,15 +40,15 @@ def _loop_before_the_fast_path(config, steps):
 
 def test_fast_false_restores_the_old_numbers_exactly(tmp_path):
     config = _config(40, "fast=false")
-    train(config, tmp_path / "r", progress=False, figures=False, report=False, tensorboard=False)
+    train(config, tmp_path / "r", progress=False, tensorboard=False)
     got, want = _weights(tmp_path / "r"), _loop_before_the_fast_path(config, 40)
     assert all(torch.equal(got[k], want[k]) for k in want)
 
 
 @pytest.mark.skipif(not speed.cpu_has_bf16(), reason="this CPU has no native bf16 arithmetic")
 def test_bf16_path_differs_from_fp32_but_trains_as_well(tmp_path):
-    fast = train(_config(60, "precision=bf16"), tmp_path / "fast", progress=False, figures=False, report=False, tensorboard=False)
-    slow = train(_config(60, "fast=false"), tmp_path / "slow", progress=False, figures=False, report=False,
+    fast = train(_config(60, "precision=bf16"), tmp_path / "fast", progress=False, tensorboard=False)
+    slow = train(_config(60, "fast=false"), tmp_path / "slow", progress=False,
                  tensorboard=False)
     a, b = _weights(tmp_path / "fast"), _weights(tmp_path / "slow")
     assert any(not torch.equal(a[k], b[k]) for k in a)                 # bf16 arithmetic: other bits
@@ -62,7 +62,7 @@ def test_bf16_path_differs_from_fp32_but_trains_as_well(tmp_path):
 def test_fast_path_resumes_bit_identically(tmp_path, precision):
     if precision == "bf16" and not speed.cpu_has_bf16():
         pytest.skip("this CPU has no native bf16 arithmetic")
-    kw = dict(progress=False, figures=False, report=False, tensorboard=False)
+    kw = dict(progress=False, tensorboard=False)
     train(_config(50, f"precision={precision}"), tmp_path / "full", **kw)
     train(_config(25, f"precision={precision}"), tmp_path / "split", **kw)
     train(_config(50, f"precision={precision}"), tmp_path / "split", **kw)
@@ -86,7 +86,7 @@ def test_batch_stream_draws_as_a_plain_loop_and_resumes():
 
 def test_bf16_without_hardware_support_says_so_and_trains_in_fp32(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(speed, "cpu_has_bf16", lambda: False)
-    train(_config(5, "precision=bf16"), tmp_path / "r", progress=False, figures=False, report=False,
+    train(_config(5, "precision=bf16"), tmp_path / "r", progress=False,
           tensorboard=False)
     err = capsys.readouterr().err
     assert "precision=bf16" in err and "training in fp32" in err
@@ -107,7 +107,7 @@ def test_auto_precision_follows_where_bf16_pays(monkeypatch, vendor, flags, bf16
 
 def test_compile_without_a_compiler_says_so_and_runs_eagerly(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(speed.shutil, "which", lambda name: None)
-    result = train(_config(5, "compile=true"), tmp_path / "r", progress=False, figures=False, report=False,
+    result = train(_config(5, "compile=true"), tmp_path / "r", progress=False,
                    tensorboard=False)
     assert "compile=true: no C++ compiler" in capsys.readouterr().err and result.step == 5
 
@@ -124,7 +124,7 @@ def test_a_compile_that_fails_falls_back_to_eager_with_the_same_numbers(tmp_path
 
     monkeypatch.setattr(speed, "compiler_missing", lambda device: None)
     monkeypatch.setattr(speed.Speed, "prepare", prepare)
-    kw = dict(progress=False, figures=False, report=False, tensorboard=False)
+    kw = dict(progress=False, tensorboard=False)
     train(_config(20, "compile=true", "precision=fp32"), tmp_path / "c", **kw)
     assert "torch.compile failed" in capsys.readouterr().err
     train(_config(20, "compile=false", "precision=fp32"), tmp_path / "e", **kw)
@@ -145,7 +145,7 @@ def test_bad_speed_settings(sets, message):
 
 def test_runs_written_before_the_fast_path_resume_in_fp32(tmp_path):
     config = _config(10, "fast=false")
-    train(config, tmp_path / "old", progress=False, figures=False, report=False, tensorboard=False)
+    train(config, tmp_path / "old", progress=False, tensorboard=False)
     text = (tmp_path / "old" / "config.yaml").read_text()
     (tmp_path / "old" / "config.yaml").write_text("\n".join(l for l in text.splitlines()
                                                             if not l.startswith(("fast:", "precision:", "compile:"))))

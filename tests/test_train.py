@@ -6,13 +6,13 @@ import time
 
 import pytest
 import torch
-from PIL import Image
 
 from disentanglement.config import make_config
 from disentanglement.runs import Run
 from disentanglement.train import train
+from disentanglement.viz import tensorboard_traversal
 
-TOY = {"dataset": "squares", "latent_dim": 4, "lr": 1e-3, "log_every": 10, "checkpoint_every": 25}
+TOY = {"dataset": "squares", "vae": {"latent_dim": 4}, "lr": 1e-3, "log_every": 10, "checkpoint_every": 25}
 
 
 def _config(steps, **extra):
@@ -30,24 +30,25 @@ def _assert_same(a, b):
 
 
 def test_run_directory_contents(tmp_path):
-    result = train(_config(30), tmp_path / "run", progress=False, report=False)
+    seen = []
+    train(_config(30), tmp_path / "run", progress=False,
+          hooks=[lambda model, data, step, writer: seen.append((step, model.training, writer is not None)),
+                 tensorboard_traversal])
     run = Run(tmp_path / "run")
     assert run.read_config() == _config(30)
     log = run.read_log()
     assert [r["step"] for r in log] == [10, 20, 30] and all({"loss", "recon", "kl"} <= set(r) for r in log)
     state = torch.load(run.checkpoint_path, weights_only=True)
     assert state["step"] == 30 and set(state["rng"]) == {"numpy", "torch"} and "main" in state["optimizers"]
-    grid = Image.open(result.figure)
-    # 4 latents as rows, 9 steps as columns of 64 px cells (2 px padding) plus a 40 px label column
-    assert grid.size == (40 + 9 * 66 + 2, 4 * 66 + 2)
+    assert seen == [(25, False, True), (30, False, True)]             # after each checkpoint, in eval mode
     assert not any(p.name.endswith(".tmp") for p in run.path.iterdir())
     assert any(p.name.startswith("events.out.tfevents") for p in (run.path / "tensorboard").iterdir())
 
 
 def test_resume_in_steps_equals_uninterrupted(tmp_path):
-    train(_config(60), tmp_path / "full", progress=False, report=False)
-    train(_config(35), tmp_path / "split", progress=False, report=False)
-    train(_config(60), tmp_path / "split", progress=False, report=False)    # same config, more steps: continues
+    train(_config(60), tmp_path / "full", progress=False)
+    train(_config(35), tmp_path / "split", progress=False)
+    train(_config(60), tmp_path / "split", progress=False)    # same config, more steps: continues
     _assert_same(_weights(tmp_path / "full"), _weights(tmp_path / "split"))
     assert [r["step"] for r in Run(tmp_path / "split").read_log()] == [10, 20, 30, 35, 40, 50, 60]
 
@@ -74,16 +75,16 @@ def test_sigkill_and_resume_is_bit_identical(tmp_path, model):
     step_at_kill = torch.load(killed / "checkpoint.pt", weights_only=True)["step"]
     assert 0 < step_at_kill < steps, "the run finished before it could be killed; raise steps"
 
-    train(config, killed, progress=False, report=False)
-    train(config, tmp_path / "straight", progress=False, report=False)
+    train(config, killed, progress=False)
+    train(config, tmp_path / "straight", progress=False)
     _assert_same(_weights(killed), _weights(tmp_path / "straight"))
     logged = [r["step"] for r in Run(killed).read_log()]
     assert logged == list(range(10, steps + 1, 10))   # no duplicated or missing log lines
 
 
 def test_already_finished_run_is_left_alone(tmp_path):
-    train(_config(20), tmp_path / "r", progress=False, report=False)
+    train(_config(20), tmp_path / "r", progress=False)
     before = (tmp_path / "r" / "checkpoint.pt").read_bytes()
-    result = train(_config(20), tmp_path / "r", progress=False, report=False)
+    result = train(_config(20), tmp_path / "r", progress=False)
     assert result.step == 20 and result.logs["loss"] > 0
     assert (tmp_path / "r" / "checkpoint.pt").read_bytes() == before

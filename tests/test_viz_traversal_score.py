@@ -141,7 +141,7 @@ def test_score_from_an_effect_matrix():
     np.testing.assert_allclose(floored["effect"], [[0.55, 0.1, 0.05], [0.0, 0.2, 0.0], [0.0, 0.0, 0.0]])
     assert floored["score"] == pytest.approx(0.75 / 0.9) and floored["active"].tolist() == [True, True, False]
     assert np.isnan(viz.traversal_score(np.zeros((2, 3)))["score"])
-    gated = viz.traversal_score(effect, kl=np.array([0.0, 1.0, 1.0]))   # a latent without KL is not active
+    gated = viz.traversal_score(effect, gate=np.array([False, True, True]))   # a latent without KL is not active
     assert gated["active"].tolist() == [False, True, False] and gated["score"] == 1.0
 
 
@@ -154,7 +154,7 @@ def test_dataset_without_factors_is_a_user_error():
     class Unlabelled:
         name, factor_names, factor_sizes = "photos", (), ()
     with pytest.raises(UserError, match="dataset 'photos' has no known factors"):
-        viz.model_traversal_score(None, Unlabelled(), None, values=np.zeros((1, 2)))
+        viz.model_traversal_score(None, Unlabelled(), None)
 
 
 def test_predictor_cache_is_reused_and_keyed(tmp_path, monkeypatch):

@@ -2,9 +2,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 
+from . import config as cfg
 from .errors import UserError
+from .evaluate import evaluate_run, parse_metrics, score_file, table
+from .registry import BACKBONES, DATASETS, PENALTIES
+from .report import write_report
+from .runs import Run
+from .train import pick_device, summary, train
+from .viz import tensorboard_traversal
 
 
 class _Parser(argparse.ArgumentParser):
@@ -13,10 +22,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _train(args) -> int:
-    from . import config as cfg
-    from .runs import Run
-    from .train import summary, train
-
     if args.list:
         print(_listing())
         return 0
@@ -37,14 +42,14 @@ def _train(args) -> int:
                 values[key] = getattr(args, key)
         config = cfg.make_config(values, args.set)
         out = args.out or f"runs/{config.model}_{config.dataset}_seed{config.seed}"
-    result = train(config, out, device=args.device, progress=not args.no_progress, report=not args.no_report)
-    print(summary(result, config))
+    result = train(config, out, device=args.device, progress=not args.no_progress, hooks=[tensorboard_traversal])
+    page = None if args.no_report else write_report(result.run.path, device=str(pick_device(args.device)),
+                                                    progress=not args.no_progress)
+    print(summary(result, config, page))
     return 0
 
 
 def _datasets_listing() -> list[str]:
-    from .registry import DATASETS
-
     lines = []
     for name, cls in DATASETS.items():
         factors = ", ".join(f"{n}={s}" for n, s in zip(cls.factor_names, cls.factor_sizes))
@@ -53,21 +58,21 @@ def _datasets_listing() -> list[str]:
 
 
 def _listing() -> str:
-    import dataclasses
-
-    from .config import Config
-    from .registry import MODELS
-
     def shown(value):
         return ",".join(map(str, value)) if isinstance(value, tuple) else value
 
-    lines = ["models (--model NAME, parameters via --set penalty.KEY=VALUE):"]
-    for name, cls in MODELS.items():
-        params = ", ".join(f"{f.name}={shown(f.default)}" for f in dataclasses.fields(cls.Params))
-        lines.append(f"  {name:<12} {params}")
+    def settings(section, cls):
+        return ", ".join(f"{section}.{f.name}={shown(f.default)}" for f in dataclasses.fields(cls.Params))
+
+    lines = ["backbones (--model NAME; settings via --set NAME.KEY=VALUE):"]
+    for name, cls in BACKBONES.items():
+        lines.append(f"  {name:<12} {settings(name, cls)}")
+    lines.append("VAE penalties (--model NAME = the vae backbone with vae.penalty=NAME; settings via --set penalty.KEY=VALUE):")
+    for name, cls in PENALTIES.items():
+        lines.append(f"  {name:<12} {settings('penalty', cls)}")
     lines += ["datasets (--dataset NAME):", *_datasets_listing(), "training settings (--set KEY=VALUE):"]
-    lines.append("  " + ", ".join(f"{f.name}={f.default}" for f in dataclasses.fields(Config)
-                                  if f.name not in ("model", "dataset", "penalty")))
+    lines.append("  " + ", ".join(f"{f.name}={f.default}" for f in dataclasses.fields(cfg.Config)
+                                  if f.name not in ("model", "dataset", "backbone", "penalty")))
     return "\n".join(lines)
 
 
@@ -77,9 +82,6 @@ def _datasets(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from .evaluate import evaluate_run, parse_metrics, table
-    from .train import pick_device
-
     record = evaluate_run(args.run, metrics=parse_metrics(args.metrics), random_state=args.seed,
                           device=str(pick_device(args.device)), progress=not args.no_progress)
     print(table(record["metrics"]))
@@ -88,18 +90,11 @@ def _evaluate(args) -> int:
 
 
 def _report(args) -> int:
-    from .report import write_report
-    from .train import pick_device
-
     print(f"wrote {write_report(args.run, device=str(pick_device(args.device)), progress=not args.no_progress)}")
     return 0
 
 
 def _score(args) -> int:
-    import json
-
-    from .evaluate import parse_metrics, score_file, table
-
     scores = score_file(args.file, parse_metrics(args.metrics) if args.metrics else None)
     print(json.dumps(scores, indent=2) if args.json else table(scores))
     return 0
@@ -110,14 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     t = sub.add_parser("train", help="train a model into a run directory (resumes if it has a checkpoint)")
-    t.add_argument("--model", help="penalty / model name (see --list); default beta_vae")
+    t.add_argument("--model", help="backbone or VAE penalty name (see --list); default beta_vae")
     t.add_argument("--dataset", help="dataset name (see --list); default dsprites")
     t.add_argument("--steps", type=int, help="optimiser steps; default 3000")
     t.add_argument("--seed", type=int, help="seed of weights, data and noise; default 0")
     t.add_argument("--out", help="run directory; default runs/<model>_<dataset>_seed<seed>")
     t.add_argument("--config", help="YAML file of config values (flags and --set override it)")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a setting, e.g. penalty.beta=4 or lr=3e-4 (repeatable)")
+                   help="override a setting, e.g. penalty.beta=4, vae.latent_dim=6 or lr=3e-4 (repeatable)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
     t.add_argument("--device", help="cpu, cuda or cuda:N; default cuda when available")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")

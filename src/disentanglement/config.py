@@ -1,28 +1,36 @@
 """Run configuration: one frozen dataclass of plain values, YAML files, dotted overrides.
 
-``--set penalty.beta=4`` sets a field of the penalty's own ``Params`` dataclass;
-``--set lr=3e-4`` sets a top-level field.  Values are converted to the field's
-type; unknown keys and out-of-range values raise ``UserError`` naming the choices.
+Training settings are top-level (``--set lr=3e-4``).  A model's own settings sit in a section named for
+what they are: the backbone's under its name (``--set vae.latent_dim=6``, ``--set infogan.noise_dim=3``),
+a VAE penalty's under ``penalty`` (``--set penalty.beta=4``).  ``--model beta_tcvae`` is the VAE backbone
+with ``vae.penalty=beta_tcvae``.  Values are converted to the field's type; unknown keys, settings under
+the wrong section and out-of-range values raise ``UserError`` naming the choices.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+import numpy as np
 import yaml
 
 from .errors import UserError
-from .penalties.base import Params
+from .models.vae import VAEParams
+from .params import Params
+from .penalties.beta_vae import BetaVAEParams
+from .registry import BACKBONES, DATASETS, MODELS, PENALTIES, backbone_of
+from .speed import COMPILE_CHOICES, PRECISIONS
 
 
 @dataclass(frozen=True)
 class Config:
-    model: str = "beta_vae"          # a key of registry.MODELS
+    model: str = "beta_vae"          # a backbone (registry.BACKBONES) or a VAE penalty (registry.PENALTIES)
     dataset: str = "dsprites"        # a key of registry.DATASETS
     steps: int = 3000                # optimiser steps (the study trains 300k)
     seed: int = 0
@@ -30,22 +38,28 @@ class Config:
     lr: float = 1e-4                 # Adam, as in the study
     adam_beta1: float = 0.9
     adam_beta2: float = 0.999
-    latent_dim: Optional[int] = 10   # VAEs; None for models that do not use it (InfoGAN: penalty.*)
-    net: str = "auto"                # auto | conv64 | mlp (VAE); auto | dcgan | mlp (GAN)
-    reconstruction: Optional[str] = "bernoulli"  # bernoulli | gaussian (VAEs)
     fast: bool = True                # bf16 autocast / channels_last / compile where they pay (speed.py); false: fp32 eager
     precision: str = "auto"          # auto | bf16 | fp32 (the fast path's arithmetic)
     compile: str = "auto"            # auto | true | false (torch.compile of the nets; auto: on CUDA)
     log_every: int = 50
     checkpoint_every: int = 500
-    penalty: Params = field(default_factory=Params)
+    backbone: Params = field(default_factory=VAEParams)        # the section named backbone_name
+    penalty: Optional[Params] = field(default_factory=BetaVAEParams)  # a VAE's penalty; None for other backbones
+
+    @property
+    def backbone_name(self) -> str:
+        return backbone_of(self.model)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain values for YAML: tuples become lists."""
+        """Plain values for YAML, the backbone's section under its name: tuples become lists."""
         def plain(v):
             return {k: plain(x) for k, x in v.items()} if isinstance(v, dict) else \
                 [plain(x) for x in v] if isinstance(v, (list, tuple)) else v
-        return plain(dataclasses.asdict(self))
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("backbone", "penalty")}
+        out[self.backbone_name] = dataclasses.asdict(self.backbone)
+        if self.penalty is not None:
+            out["penalty"] = dataclasses.asdict(self.penalty)
+        return plain(out)
 
 
 # `steps` may change between a run and its continuation (training longer); nothing else may.
@@ -98,11 +112,9 @@ def _fields(cls) -> dict[str, type]:
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
-def _check_positive(config: Config, unused: Iterable[str] = ()) -> None:
-    for key in ("steps", "batch_size", "latent_dim", "log_every", "checkpoint_every"):
-        if key in unused:
-            continue
-        if getattr(config, key) is None or getattr(config, key) <= 0:
+def _check_positive(config: Config) -> None:
+    for key in ("steps", "batch_size", "log_every", "checkpoint_every"):
+        if getattr(config, key) <= 0:
             raise UserError(f"{key} must be a positive integer, got {getattr(config, key)}")
     for key in ("lr",):
         if getattr(config, key) <= 0:
@@ -112,74 +124,129 @@ def _check_positive(config: Config, unused: Iterable[str] = ()) -> None:
             raise UserError(f"{key} must lie in [0, 1), got {getattr(config, key)}")
 
 
-def make_config(values: dict[str, Any] | None = None, overrides: Iterable[str] = ()) -> Config:
-    """Build and validate a Config from a (YAML-like) dict plus ``key=value`` overrides."""
-    from .models.vae import RECONSTRUCTIONS
-    from .nets import ARCHITECTURES, GAN_ARCHITECTURES
-    from .registry import DATASETS, GANS, MODELS
-    from .speed import COMPILE_CHOICES, PRECISIONS
+def _section_params(cls: type, values: dict, section: str) -> Params:
+    """Build a settings dataclass from a section's values; one-line errors prefixed with the section."""
+    fields = _fields(cls)
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise UserError(f"unknown setting {section}.{unknown[0]}; valid: {', '.join(f'{section}.' + k for k in fields) or 'none'}")
+    try:
+        return cls(**{k: _convert(v, fields[k], f"{section}.{k}") for k, v in values.items()})
+    except ValueError as err:
+        message = str(err)
+        if not message.startswith(f"{section}."):   # name the field as the user spells it
+            message = re.sub(rf"\b({'|'.join(map(re.escape, fields))})\b", rf"{section}.\1", message, count=1)
+        raise UserError(message) from None
 
+
+def _home_of(key: str) -> list[str]:
+    """The sections (backbones, penalty) that have a setting named ``key``."""
+    homes = [name for name, cls in BACKBONES.items() if key in _fields(cls.Params)]
+    return homes + ["penalty"] * any(key in _fields(cls.Params) for cls in PENALTIES.values())
+
+
+def make_config(values: dict[str, Any] | None = None, overrides: Iterable[str] = ()) -> Config:
+    """Build and validate a Config from a (YAML-like) dict plus ``key=value`` / ``section.key=value`` overrides."""
     values = dict(values or {})
-    penalty_values = dict(values.pop("penalty", None) or {})
+    sections = {k: dict(values.pop(k) or {}) for k in list(values) if isinstance(values[k], dict) or
+                (k in ("penalty", *BACKBONES) and values[k] is None)}
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise UserError(f"--set expects KEY=VALUE (e.g. penalty.beta=4), got {item!r}")
-        if key.startswith("penalty."):
-            penalty_values[key[len("penalty."):]] = value
+        section, dot, sub = key.partition(".")
+        if dot:
+            sections.setdefault(section, {})[sub] = value
         else:
             values[key] = value
 
-    top = _fields(Config)
-    unknown = sorted(set(values) - set(top) - {"penalty"})
+    top = {k: v for k, v in _fields(Config).items() if k not in ("backbone", "penalty")}
+    model = str(values.get("model", Config.model))
+    if model not in MODELS:
+        raise UserError(f"unknown model {model!r}; choose one of: {', '.join(MODELS)}")
+    name = backbone_of(model)
+    cls = BACKBONES[name]
+    unknown = sorted(set(values) - set(top))
     if unknown:
-        keys = ", ".join(k for k in top if k != "penalty")
-        raise UserError(f"unknown config key {unknown[0]!r}; valid keys: {keys}, penalty.<param>")
+        homes = _home_of(unknown[0])
+        if homes:
+            here = name if name in homes else "penalty" if ("penalty" in homes and cls.uses_penalty) else homes[0]
+            raise UserError(f"{unknown[0]} is a setting of a section, not a top-level key: use --set "
+                            f"{here}.{unknown[0]}={values[unknown[0]]} (or `{here}:` in a config file)")
+        raise UserError(f"unknown config key {unknown[0]!r}; valid keys: {', '.join(top)}, "
+                        f"{name}.<setting>{', penalty.<setting>' if cls.uses_penalty else ''}")
     converted = {k: _convert(v, top[k], k) for k, v in values.items()}
     for key in ("precision", "compile"):   # YAML's true/false and BF16 read as the choices' spelling
         if key in converted:
             converted[key] = converted[key].lower()
-    model = converted.get("model", Config.model)
-    if model not in MODELS:
-        raise UserError(f"unknown model {model!r}; choose one of: {', '.join(MODELS)}")
     dataset = converted.get("dataset", Config.dataset)
     if dataset not in DATASETS:
         raise UserError(f"unknown dataset {dataset!r}; choose one of: {', '.join(DATASETS)}")
 
-    model_cls = MODELS[model]
-    unused = getattr(model_cls, "unused_config", ())
-    for key in unused:
-        if converted.get(key) is not None:
-            raise UserError(f"{key} does not apply to --model {model}; its settings are: "
-                            f"{', '.join('penalty.' + k for k in _fields(model_cls.Params))}")
-        converted[key] = None
-    for key, value in getattr(model_cls, "config_defaults", {}).items():
-        converted.setdefault(key, value)
+    valid = [name] + ["penalty"] * cls.uses_penalty
+    for section in sections:
+        if section in valid:
+            continue
+        own = f"{name}.*" + (", penalty.*" if cls.uses_penalty else "")
+        key = next(iter(sections[section]), "")
+        if key and name in _home_of(key):
+            raise UserError(f"{section}.{key} is a setting of {name}: use --set {name}.{key}=... (its sections: {own})")
+        what = f"are the settings of --model {section}" if section in BACKBONES else \
+            "are a VAE penalty's settings" if section == "penalty" else "is not a section"
+        raise UserError(f"{section}.{key or '*'} does not apply to --model {model}: {section}.* {what}; its settings "
+                        f"are {own}: {', '.join(f'{name}.' + k for k in _fields(cls.Params))}")
 
-    params_cls = model_cls.Params
-    pfields = _fields(params_cls)
-    unknown = sorted(set(penalty_values) - set(pfields))
-    if unknown:
-        raise UserError(f"unknown parameter penalty.{unknown[0]} for model {model}; "
-                        f"valid: {', '.join('penalty.' + k for k in pfields) or 'none'}")
-    try:
-        penalty = params_cls(**{k: _convert(v, pfields[k], f"penalty.{k}") for k, v in penalty_values.items()})
-    except ValueError as err:
-        raise UserError(str(err)) from None
-    config = Config(**converted, penalty=penalty)
-    _check_positive(config, unused)
-    nets = GAN_ARCHITECTURES if model in GANS else ARCHITECTURES
-    if config.net not in nets:
-        raise UserError(f"unknown net {config.net!r} for --model {model}; choose one of: {', '.join(nets)}")
+    backbone_values = sections.get(name, {})
+    if model in PENALTIES:
+        chosen = backbone_values.setdefault("penalty", model)
+        if chosen != model:
+            raise UserError(f"--model {model} is the VAE with penalty {model}, but {name}.penalty={chosen}; "
+                            f"drop one (or use --model vae --set vae.penalty={chosen})")
+    backbone = _section_params(cls.Params, backbone_values, name)
+    penalty = _section_params(PENALTIES[backbone.penalty].Params, sections.get("penalty", {}), "penalty") \
+        if cls.uses_penalty else None
+    for key, value in cls.config_defaults.items():
+        converted.setdefault(key, value)
+    config = Config(**converted, backbone=backbone, penalty=penalty)
+    _check_positive(config)
     for key, choices in (("precision", PRECISIONS), ("compile", COMPILE_CHOICES)):
         if getattr(config, key) not in choices:
             raise UserError(f"unknown {key} {getattr(config, key)!r}; choose one of: {', '.join(choices)}")
         if not config.fast and getattr(config, key) != "auto":
             raise UserError(f"{key}={getattr(config, key)} refines the fast path, but fast=false already means "
                             f"fp32 eager; drop {key}, or set fast=true")
-    if "reconstruction" not in unused and config.reconstruction not in RECONSTRUCTIONS:
-        raise UserError(f"unknown reconstruction {config.reconstruction!r}; choose one of: {', '.join(RECONSTRUCTIONS)}")
+    try:
+        check_run(config)
+    except ValueError as err:
+        raise UserError(str(err)) from None
     return config
+
+
+def check_run(config: Config) -> list[str]:
+    """The backbone's verdict on a run of ``config`` (``Backbone.check``): ValueError, or one-line notes."""
+    check = getattr(BACKBONES[config.backbone_name], "check", None)
+    dataset_size = int(np.prod(DATASETS[config.dataset].factor_sizes))
+    return check(config, dataset_size) if check is not None else []
+
+
+LEGACY_KEYS = ("latent_dim", "net", "reconstruction")
+
+
+def upgrade_legacy(values: dict[str, Any]) -> dict[str, Any]:
+    """A config written before the backbone sections (commit 89c929c and earlier) -> today's layout:
+    top-level ``latent_dim`` / ``net`` / ``reconstruction`` move into the backbone's section, and a
+    backbone's settings written under ``penalty`` (InfoGAN's) move to its own section."""
+    values = dict(values)
+    model = values.get("model", Config.model)
+    if model not in MODELS or not any(k in values for k in LEGACY_KEYS):
+        return values
+    name = backbone_of(model)
+    section = {k: values.pop(k) for k in LEGACY_KEYS if k in values}
+    section = {k: v for k, v in section.items() if v is not None and k in _fields(BACKBONES[name].Params)}
+    if not BACKBONES[name].uses_penalty:
+        section.update(values.pop("penalty", None) or {})
+    values[name] = {**section, **(values.get(name) or {})}
+    return values
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:

@@ -1,29 +1,21 @@
-"""Names -> classes, as plain dicts filled by direct imports (no string paths, no decorators)."""
+"""Names -> classes, as plain dicts filled by direct imports (no string paths, no decorators).
+
+Each dict lives beside what it names (``data.DATASETS``, ``models.BACKBONES``, ``penalties.PENALTIES``);
+this module gathers them for the config and the command line.
+"""
 from __future__ import annotations
 
-from .data import DSprites, Glyphs, Squares
-from .models.infogan import InfoGAN
-from .penalties import DIPVAE, AnnealedVAE, BetaTCVAE, BetaVAE, FactorVAE
+from .data import DATASETS
+from .models import BACKBONES
+from .penalties import PENALTIES
 
-DATASETS = {
-    "dsprites": DSprites,
-    "squares": Squares,
-    "glyphs": Glyphs,
-}
+# every --model NAME: a backbone, or a VAE penalty (the VAE backbone with that penalty)
+MODELS = [*BACKBONES, *PENALTIES]
 
-# --model NAME: a VAE with this penalty
-PENALTIES = {
-    "beta_vae": BetaVAE,            # Higgins et al. 2017 (beta = 1: the plain VAE)
-    "annealed_vae": AnnealedVAE,    # Burgess et al. 2018
-    "beta_tcvae": BetaTCVAE,        # Chen et al. 2018
-    "factor_vae": FactorVAE,        # Kim & Mnih 2018
-    "dip_vae": DIPVAE,              # Kumar et al. 2018 (type i / ii)
-}
 
-# --model NAME: a backbone of its own; its settings are the penalty.* section too
-GANS = {
-    "infogan": InfoGAN,             # Chen et al. 2016
-}
+def backbone_of(model: str) -> str:
+    """The backbone a --model name stands for: itself, or "vae" for a penalty's name."""
+    return model if model in BACKBONES else "vae"
 
-# every --model NAME -> the class whose ``Params`` is the config's penalty section
-MODELS = {**PENALTIES, **GANS}
+
+__all__ = ["BACKBONES", "DATASETS", "MODELS", "PENALTIES", "backbone_of"]

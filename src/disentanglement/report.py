@@ -1,10 +1,10 @@
 """`disentangle report RUN`: one self-contained report.html per run (every image inlined as a data: URI).
 
-It holds the traversal animation and grids (latents ordered by KL), reconstructions, KL per latent,
-training curves, the traversal score and its heat map, the metric table (if metrics.json exists) and the
-config.  Figures are also kept as files under RUN/figures/; the factor predictor is cached in RUN/.
-A model that generates from a structured code (InfoGAN) gets code traversals, samples, curves, metrics
-and config instead: it has no posterior to take KLs of and no reconstructions.
+One pipeline for every backbone: it renders what the model declares (``models/base.py``) — the traversal
+animation and grids of its axes (a VAE's latents ordered by KL, an InfoGAN's codes), the traversal score
+and its heat map, the metric table (if metrics.json exists), reconstructions where the model reconstructs,
+samples beside the data, how much each axis carries where the model says, training curves and the config.
+Figures are also kept as files under RUN/figures/; the factor predictor is cached in RUN/.
 """
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from tqdm.auto import tqdm
 
 from . import viz
 from .runs import Run, atomic_write_text, load_trained
-from .viz.traversal_score import score_against_floor
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{margin-bottom:.1em} .sub{color:#666;margin-top:0} section{margin:2em 0} img{max-width:100%;image-rendering:pixelated}
@@ -42,59 +41,51 @@ def _fmt(v) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
-def write_report(run_dir: str | Path, *, device: str = "cpu", progress: bool = True, limit: float = 2.0,
-                 steps: int = 9, scale: str = "std", seeds: int = 3, score_seeds: int = 32) -> Path:
+def write_report(run_dir: str | Path, *, device: str = "cpu", progress: bool = True, steps: int = 9, seeds: int = 3,
+                 score_seeds: int = 32) -> Path:
     """Make every figure under RUN/figures/ and write RUN/report.html; return the report's path.
 
-    Traversals shift each latent by linspace(-limit, limit, steps), in aggregate-posterior standard
-    deviations (``scale="std"``) or prior units (``scale="fixed"``).
-    """
+    Traversals turn each of the model's axes through ``steps`` values around ``seeds`` anchors."""
     run = Run(run_dir)
     config, dataset, model, step = load_trained(run.path, device)
-    if viz.is_code_model(model):
-        return _write_code_report(run, config, dataset, model, step, device=device, progress=progress, seeds=seeds,
-                                  score_seeds=score_seeds)
     fig = run.figures
-    bar = tqdm(total=6, desc=f"report {run.path.name}", disable=not progress, unit="part")
-    rng = np.random.default_rng(0)
+    bar = tqdm(total=5, desc=f"report {run.path.name}", disable=not progress, unit="part")
     with torch.no_grad():
-        stats_images = torch.from_numpy(dataset.sample(512, rng)[0]).to(device)      # (512, C, H, W)
-        kl, std = viz.posterior_stats(model, stats_images)                           # (D,) each
-    order = viz.latent_order(kl)
-    values = viz.sweep_values(len(kl), limit=limit, steps=steps, scale=scale, std=std)  # (D, S)
-    unit = " sd" if scale == "std" else ""
-    cols = [f"{v:+.1f}{unit}" for v in np.linspace(-limit, limit, steps)]
-    rows = [f"z{d}  KL {kl[d]:.2f}" for d in order]
-    seed_images = stats_images[:seeds]
-    grids = [viz.save_traversal(model, img, fig / f"traversal_seed{i}.png", latents=order, values=values,
-                                row_labels=rows, col_labels=cols) for i, img in enumerate(seed_images)]
+        stats_images = torch.from_numpy(dataset.sample(512, np.random.default_rng(0))[0]).to(device)  # (512, C, H, W)
+        axes = model.axes(stats_images, steps=steps)
+        anchors = model.anchors(stats_images[:seeds], torch.Generator().manual_seed(0))              # (seeds, P)
+    grids = [viz.save_traversal(model, anchors[i:i + 1], axes, fig / f"traversal_seed{i}.png") for i in range(seeds)]
     bar.update()
-    gif = viz.save_traversal_gif(model, seed_images, fig / "traversal.gif", values=values, latents=order,
-                                 col_labels=[f"z{d} ({kl[d]:.1f})" for d in order])
+    gif = viz.save_traversal_gif(model, anchors, axes, fig / "traversal.gif")
     bar.update()
     recon = viz.save_reconstructions(model, stats_images[seeds:seeds + 10], fig / "reconstructions.png")
-    kl_png = viz.kl_bars(kl, fig / "kl.png", order=order)
+    samples = viz.save_samples(model, stats_images[-10:].float().cpu().numpy(), fig / "samples.png")
+    amounts = viz.axis_bars(axes, fig / "axes.png") if any(a.amount is not None for a in axes) else None
     curves = viz.training_curves(run.read_log(), fig / "curves.png")
     bar.update()
-    score_html = _score_section(run, dataset, model, values, order, kl, device, score_seeds, bar)
+    score_html = _score_section(run, dataset, model, axes, device, score_seeds, steps, bar)
     bar.update()
 
-    metric_html = _metrics_html(run)
-    sweep = f"shifts from {-limit:g} to {limit:g} {'aggregate-posterior standard deviations' if scale == 'std' else 'prior units'} in {steps} steps"
+    ordered = axes[0].amount is not None
+    sweeps = "; ".join(dict.fromkeys(f"{a.name}: {a.labels[0]} … {a.labels[-1]}" if a.move != "category" else
+                                     f"{a.name}: categories 0 … {a.steps - 1}" for a in axes[:3]))
+    rows_note = ("rows are anchors" + (" (encoded data images)" if recon is not None else " (draws from the prior)"))
     body = f"""<h1>{html.escape(run.path.name)}</h1>
-<p class="sub">{html.escape(config.model)} on {html.escape(config.dataset)} · step {step} of {config.steps} · {len(kl)} latents</p>
-<section><h2>Traversal animation</h2><p class="note">Every latent sweeps at once, one column each, ordered by KL
-(nats in brackets); rows are seed images; {sweep}.</p>{_img(gif, "traversal animation")}</section>
+<p class="sub">{html.escape(config.model)} on {html.escape(config.dataset)} · step {step} of {config.steps} · {html.escape(model.describe())}</p>
+<section><h2>Traversal animation</h2><p class="note">Every axis turns at once, one column each{", most informative first" if ordered else ""};
+{rows_note}; sweeps such as {html.escape(sweeps)}.</p>{_img(gif, "traversal animation")}</section>
 {score_html}
-<section><h2>Metrics</h2>{metric_html}</section>
-<section><h2>Traversal grids</h2><p class="note">One latent per row, most informative first, with its mean KL; {sweep}.</p>
-{"".join(f"<h3>seed {i}</h3>" + _img(p, f"traversal grid seed {i}") for i, p in enumerate(grids))}</section>
-<section><h2>Reconstructions</h2><p class="note">Inputs above, decoded posterior means below.</p>{_img(recon, "reconstructions")}</section>
-<section><h2>Which latents are active</h2>{_img(kl_png, "KL per latent")}</section>
+<section><h2>Metrics</h2><p class="note">The representation scored is {html.escape(model.representation_name)}.</p>
+{_metrics_html(run)}</section>
+<section><h2>Traversal grids</h2><p class="note">One axis per row, the others held at the anchor; one grid per anchor.</p>
+{"".join(f"<h3>anchor {i}</h3>" + _img(p, f"traversal grid anchor {i}") for i, p in enumerate(grids))}</section>
+{f'<section><h2>Reconstructions</h2><p class="note">Inputs above, decoded posterior means below.</p>{_img(recon, "reconstructions")}</section>' if recon else ""}
+<section><h2>Samples</h2><p class="note">Data above, draws from the model's prior below.</p>{_img(samples, "samples")}</section>
+{f'<section><h2>Which axes are active</h2>{_img(amounts, "amount per axis")}</section>' if amounts else ""}
 <section><h2>Training curves</h2>{_img(curves, "training curves")}</section>
 <section><h2>Config</h2><pre>{html.escape(run.config_path.read_text())}</pre></section>"""
     out = _write_page(run, body)
-    bar.update(2)
+    bar.update()
     bar.close()
     return out
 
@@ -114,78 +105,16 @@ def _write_page(run: Run, body: str) -> Path:
     return out
 
 
-def _write_code_report(run: Run, config, dataset, model, step: int, *, device, progress: bool, seeds: int,
-                       score_seeds: int, samples: int = 10) -> Path:
-    """The report of a model that generates from a structured code (InfoGAN): code traversals around a few
-    fixed noise draws, the traversal score of the codes, random samples next to real images, curves,
-    metrics, config."""
-    fig = run.figures
-    fig.mkdir(parents=True, exist_ok=True)
-    bar = tqdm(total=4, desc=f"report {run.path.name}", disable=not progress, unit="part")
-    anchors = viz.base_codes(model, seeds, seed=0)
-    grids = []
-    for i in range(seeds):
-        grid, rows, cols = viz.code_traversal(model, anchors.rows(i, i + 1))
-        path = fig / f"traversal_seed{i}.png"
-        viz.grid_image(grid, rows, col_labels=cols).save(path)
-        grids.append(path)
-    bar.update()
-    score_html = _code_score_section(run, dataset, model, device, score_seeds)
-    bar.update()
-    with torch.no_grad():
-        prior = model.sample_code(2 * samples, torch.Generator().manual_seed(1), torch.device("cpu"))
-        fake = model.generate(prior.to(device))
-    real = dataset.sample(samples, np.random.default_rng(1))[0]
-    sample_png = fig / "samples.png"
-    viz.grid_image(np.stack([real, *fake.float().cpu().numpy().reshape(2, samples, *real.shape[1:])]),
-                   ["data", "G", "G"]).save(sample_png)
-    curves = viz.training_curves(run.read_log(), fig / "curves.png")
-    bar.update()
-    p = model.params
-    layout = (f"{p.noise_dim} noise dims, categorical codes {list(p.categorical) or 'none'}, "
-              f"{p.continuous} continuous codes")
-    body = f"""<h1>{html.escape(run.path.name)}</h1>
-<p class="sub">{html.escape(config.model)} on {html.escape(config.dataset)} · step {step} of {config.steps} · {html.escape(layout)}</p>
-<section><h2>Code traversals</h2><p class="note">Each row sweeps one code with the noise and the other codes held:
-a categorical code through its categories (column = category), a continuous code over [-1, 1] (its prior's range).
-Continuous codes start at 0; one grid per fixed noise draw.</p>
-{"".join(f"<h3>noise {i}</h3>" + _img(g, f"code traversal noise {i}") for i, g in enumerate(grids))}</section>
-{score_html}
-<section><h2>Metrics</h2><p class="note">The representation scored is {html.escape(model.representation_name)}.</p>
-{_metrics_html(run)}</section>
-<section><h2>Samples</h2><p class="note">Data above, generated images below (codes and noise from the prior).</p>
-{_img(sample_png, "samples")}</section>
-<section><h2>Training curves</h2>{_img(curves, "training curves")}</section>
-<section><h2>Config</h2><pre>{html.escape(run.config_path.read_text())}</pre></section>"""
-    out = _write_page(run, body)
-    bar.update()
-    bar.close()
-    return out
-
-
-def _code_score_section(run: Run, dataset, model, device, seeds: int) -> str:
-    """The traversal score of a code model's codes (rows: categorical, then continuous codes): an HTML section."""
-    if not getattr(dataset, "factor_sizes", ()):
-        return '<section><h2>Traversal score</h2><p class="note">this dataset has no known factors.</p></section>'
-    predictor, accuracy = viz.load_or_train(dataset, run.path / "factor_predictor.pt", device=device)
-    raw = viz.code_traversal_effects(model, predictor.readout, seeds=seeds, steps=9)
-    # the floor of a 9-step sweep; a categorical code's sweep has fewer steps, so its floor is if anything lower
-    result = score_against_floor(raw, dataset, predictor.readout, steps=9, seeds=seeds, seed=1, device=device)
-    sweeps = (f"generate sweeps around {seeds} draws of noise and codes from the prior (each code through its "
-              "categories or over [-1, 1])")
-    return _score_html(run, dataset, result, accuracy, sweeps, "code", row_names=model.code_names)
-
-
-def _score_section(run: Run, dataset, model, values, order, kl, device, seeds: int, bar) -> str:
+def _score_section(run: Run, dataset, model, axes, device, seeds: int, steps: int, bar) -> str:
     """Train (or load) the factor predictor, compute the traversal score, draw its heat map: an HTML section."""
     if not getattr(dataset, "factor_sizes", ()):
         return '<section><h2>Traversal score</h2><p class="note">this dataset has no known factors.</p></section>'
     bar.set_postfix_str("factor predictor")
     predictor, accuracy = viz.load_or_train(dataset, run.path / "factor_predictor.pt", device=device)
-    result = viz.model_traversal_score(model, dataset, predictor.readout, values=values, seeds=seeds,
-                                       device=device, kl=kl)
-    sweeps = f"decode sweeps from {seeds} seed codes"
-    return _score_html(run, dataset, result, accuracy, sweeps, "latent", order=order)
+    result = viz.model_traversal_score(model, dataset, predictor.readout, axes=axes, seeds=seeds, steps=steps,
+                                       device=device)
+    sweeps = f"turn it around {seeds} anchors"
+    return _score_html(run, dataset, result, accuracy, sweeps, "axis", row_names=[a.name for a in axes])
 
 
 def _score_html(run: Run, dataset, result: dict, accuracy, sweeps: str, knob: str, *, order=None,
@@ -202,7 +131,7 @@ def _score_html(run: Run, dataset, result: dict, accuracy, sweeps: str, knob: st
     record = {"traversal_score": result["score"],
               "formula": "sum_d max_k effect[d,k] / sum_d sum_k effect[d,k] over active rows; "
                          "effect = max(raw_effect - noise_floor, 0)",
-              "factor_names": names, f"{knob}s": rows, "effect": result["effect"].tolist(),
+              "factor_names": names, "axes": rows, "effect": result["effect"].tolist(),
               "raw_effect": result["raw_effect"].tolist(), "noise_floor": named(result["floor"]),
               "ground_truth_effect": result["truth"].tolist(), "weight": result["weight"].tolist(),
               "share": [None if np.isnan(v) else v for v in result["share"].tolist()],

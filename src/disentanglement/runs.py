@@ -16,8 +16,10 @@ from typing import Any
 
 import torch
 
-from .config import Config, differences, dump_yaml, load_yaml, make_config
+from .config import Config, differences, dump_yaml, load_yaml, make_config, upgrade_legacy
+from .data import DATASETS
 from .errors import UserError
+from .models import build_model
 
 
 class Run:
@@ -34,7 +36,7 @@ class Run:
     def read_config(self) -> Config:
         if not self.config_path.exists():
             raise UserError(f"{self.path} is not a run directory (no config.yaml); train one with `disentangle train --out {self.path}`")
-        values = load_yaml(self.config_path)
+        values = upgrade_legacy(load_yaml(self.config_path))   # written before the backbone sections
         values.setdefault("fast", False)  # written before the fast path existed: trained, so resumed, in fp32 eager
         try:
             return make_config(values)
@@ -125,9 +127,6 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def load_trained(path: str | Path, device: str | torch.device = "cpu"):
     """(config, dataset, model in eval mode, step) of a run directory with a checkpoint."""
-    from .models import build_model
-    from .registry import DATASETS
-
     run = Run(path)
     config = run.read_config()
     state = run.load_checkpoint()

@@ -18,15 +18,18 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .config import Config
+from typing import Callable, Iterable
+
+from .config import Config, check_run
+from .data import DATASETS, BatchStream, PairSampler
 from .errors import UserError
-from .data import BatchStream
-from .models import Batch, Phase, build_model
-from .registry import DATASETS
+from .models import Backbone, Batch, Phase, build_model
 from .runs import Run
 from .speed import is_compile_error, restore, snapshot
 from .speed import resolve as resolve_speed
-from .viz import save_traversal, traversal_grid_array
+
+# called after each checkpoint with (model in eval mode, dataset, step, TensorBoard writer or None)
+CheckpointHook = Callable[[Backbone, object, int, object], None]
 
 
 @dataclass
@@ -35,8 +38,6 @@ class Result:
     step: int
     logs: dict[str, float]
     seconds: float
-    figure: Path | None
-    report: Path | None = None
 
 
 def pick_device(name: str | None) -> torch.device:
@@ -63,13 +64,14 @@ def say(line: str) -> None:
 
 
 def train(config: Config, out: str | Path, *, device: str | None = None, progress: bool = True,
-          figures: bool = True, report: bool = True, tensorboard: bool = True) -> Result:
+          tensorboard: bool = True, hooks: Iterable[CheckpointHook] = ()) -> Result:
     """Train ``config`` into the run directory ``out``, continuing from its checkpoint if it has one.
 
-    Writes ``figures/traversal.png`` at the end (``figures``), ``report.html`` (``report``) and
-    TensorBoard scalars every ``log_every`` and a traversal image every ``checkpoint_every`` steps
-    under ``tensorboard/`` (``tensorboard``).  None of these draws random numbers.  ``config.fast``
-    chooses the arithmetic (``speed.py``); the batches are rendered ahead in a thread (``BatchStream``).
+    Writes TensorBoard scalars every ``log_every`` steps under ``tensorboard/`` (``tensorboard``) and
+    calls each of ``hooks`` after every checkpoint (the command line adds a traversal image to
+    TensorBoard that way; figures and the report are later stages: ``viz``, ``report``).  None of these
+    draws random numbers.  ``config.fast`` chooses the arithmetic (``speed.py``); the batches are rendered
+    ahead in a thread (``BatchStream``), with the pairs the model asks for (``Backbone.pairs``).
     """
     dev = pick_device(device)
     run = Run(out)
@@ -80,11 +82,15 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
                         f"pass --steps {state['step']} or more")
 
     speed = resolve_speed(config, dev)
-    for note in speed.notes:
+    for note in [*check_run(config), *speed.notes]:
         say(note)
     dataset = DATASETS[config.dataset]()
     torch.manual_seed(config.seed)                      # weight initialisation
     model = build_model(config, dataset).to(dev)
+    try:
+        pairs = PairSampler(dataset.factor_sizes, model.pairs) if model.pairs is not None else None
+    except ValueError as err:
+        raise UserError(f"--model {config.model} on {config.dataset}: {err}") from None
     phases = model.phases()                             # the optimiser steps of one training step, in order
     opts = make_optimizers(phases, config, speed.foreach)
     rng = np.random.default_rng(config.seed)            # data: drawn by the BatchStream's thread from here on
@@ -101,8 +107,6 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
     speed.prepare(model)
     data_state = copy.deepcopy(rng.bit_generator.state)  # the data generator after the last batch consumed
 
-    anchor = np.asarray(dataset.factor_sizes)[None] // 2                        # the middle of the factor grid
-    anchor_image = torch.from_numpy(dataset.images(anchor)[0]).to(dev)
     writer = None
     if tensorboard:
         from torch.utils.tensorboard import SummaryWriter
@@ -116,8 +120,11 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
             "config": config.to_dict(),
         })
 
-    def one_step(x: torch.Tensor) -> dict:
-        batch, out = Batch(x, step, noise), {}
+    def one_step(x: torch.Tensor, drawn) -> dict:
+        batch, out = Batch(x, step, noise, torch.from_numpy(drawn.factors).to(dev)), {}
+        if drawn.images2 is not None:
+            batch.x2 = speed.batch(torch.from_numpy(drawn.images2).to(dev, non_blocking=True))
+            batch.factors2 = torch.from_numpy(drawn.factors2).to(dev)
         for phase in phases:
             with speed.context(dev):
                 loss, phase_logs = phase.loss(batch)
@@ -134,23 +141,23 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
     logs: dict[str, float] = {}
     start, start_step = time.perf_counter(), step
     model.train()
-    with BatchStream(dataset, config.batch_size, rng) as stream:
+    with BatchStream(dataset, config.batch_size, rng, pairs=pairs) as stream:
         while step < config.steps:
             drawn = next(stream)
             x = speed.batch(torch.from_numpy(drawn.images).to(dev, non_blocking=True))  # (B, C, H, W)
             if speed.compile and step == start_step:      # the first call compiles: fall back if it cannot
                 before = snapshot(model, opts, noise)
                 try:
-                    out = one_step(x)
+                    out = one_step(x, drawn)
                 except Exception as err:
                     if not is_compile_error(err):
                         raise
                     restore(before, model, opts, noise)
                     speed = speed.eager(model, f"{type(err).__name__}: {str(err).splitlines()[0][:120]}")
                     bar.write(f"disentangle: {speed.notes[-1]}", file=sys.stderr)
-                    out = one_step(x)
+                    out = one_step(x, drawn)
             else:
-                out = one_step(x)
+                out = one_step(x, drawn)
             data_state = drawn.rng_state
             step += 1
             bar.update(1)
@@ -163,33 +170,25 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
                         writer.add_scalar(f"train/{k}", v, step)
             if step % config.checkpoint_every == 0 or step == config.steps:
                 checkpoint()
-                if writer is not None:
+                if hooks:
                     model.eval()
-                    writer.add_image("traversal", traversal_grid_array(model, anchor_image), step, dataformats="HWC")
+                    with torch.no_grad():
+                        for hook in hooks:
+                            hook(model, dataset, step, writer)
                     model.train()
     bar.close()
     if writer is not None:
         writer.close()
     seconds = time.perf_counter() - start
     speed.uncompile(model)
-
-    figure = page = None
-    model.eval()
-    if figures:
-        figure = save_traversal(model, anchor_image, run.figures / "traversal.png")
-    if report:
-        from .report import write_report
-        page = write_report(run.path, device=str(dev), progress=progress)
     if not logs:  # nothing left to train: report the last logged values
         logs = {k: v for k, v in (run.read_log() or [{}])[-1].items() if k not in ("step", "time")}
-    return Result(run=run, step=step, logs=logs, seconds=seconds if step > start_step else 0.0, figure=figure,
-                  report=page)
+    return Result(run=run, step=step, logs=logs, seconds=seconds if step > start_step else 0.0)
 
 
-def summary(result: Result, config: Config) -> str:
+def summary(result: Result, config: Config, report: Path | None = None) -> str:
     """The one-line summary printed at the end of `disentangle train`."""
     values = " ".join(f"{k} {v:.4g}" for k, v in result.logs.items())
-    figure = f", traversal {result.figure}" if result.figure else ""
-    figure += f", report {result.report}" if result.report else ""
+    figure = f", report {report}" if report else ""
     return (f"{config.model} on {config.dataset}: step {result.step}/{config.steps} in {result.seconds:.0f}s | "
             f"{values} | run {result.run.path}{figure}")

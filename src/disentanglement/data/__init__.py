@@ -1,7 +1,16 @@
 """Datasets with known generative factors (the ``FactorDataset`` contract)."""
 from .base import FactorDataset, TorchView
 from .dsprites import DSprites
+from .pairs import PairSampler
 from .stream import BatchStream, Drawn
 from .toy import Glyphs, Squares
 
-__all__ = ["BatchStream", "Drawn", "FactorDataset", "TorchView", "DSprites", "Glyphs", "Squares"]
+# --dataset NAME
+DATASETS = {
+    "dsprites": DSprites,
+    "squares": Squares,
+    "glyphs": Glyphs,
+}
+
+__all__ = ["DATASETS", "BatchStream", "Drawn", "FactorDataset", "PairSampler", "TorchView", "DSprites", "Glyphs",
+           "Squares"]

@@ -2,7 +2,8 @@
 
 The thread owns the data generator and draws batch after batch — ``sample_factors(B, rng)``, then
 ``images(factors)`` — exactly as a loop drawing one batch per step would, so the numbers do not depend on
-how far ahead it runs.  Each batch carries the generator's state right after it was drawn: a checkpoint
+how far ahead it runs.  Given a ``PairSampler`` it also draws each observation's partner (``factors2``,
+``images2``: sharing all factors but k) right after the batch.  Each batch carries the generator's state right after it was drawn: a checkpoint
 stores the state after the last batch *consumed*, and a resumed run draws the very next batch.
 """
 from __future__ import annotations
@@ -12,7 +13,11 @@ import queue
 import threading
 from dataclasses import dataclass
 
+from typing import Optional
+
 import numpy as np
+
+from .pairs import PairSampler
 
 
 @dataclass
@@ -20,6 +25,8 @@ class Drawn:
     factors: np.ndarray          # (B, K) int64
     images: np.ndarray           # (B, C, H, W) float32
     rng_state: dict              # the data generator's state after drawing this batch
+    factors2: Optional[np.ndarray] = None   # (B, K): the pairs' second factors (a PairSampler's)
+    images2: Optional[np.ndarray] = None    # (B, C, H, W)
 
 
 class BatchStream:
@@ -28,8 +35,9 @@ class BatchStream:
     Use as a context manager (or call ``close``) so the thread stops with the loop.
     """
 
-    def __init__(self, dataset, batch_size: int, rng: np.random.Generator, ahead: int = 2):
-        self.dataset, self.batch_size, self.rng = dataset, batch_size, rng
+    def __init__(self, dataset, batch_size: int, rng: np.random.Generator, ahead: int = 2,
+                 pairs: Optional[PairSampler] = None):
+        self.dataset, self.batch_size, self.rng, self.pairs = dataset, batch_size, rng, pairs
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, ahead))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._work, name="batch-stream", daemon=True)
@@ -39,7 +47,9 @@ class BatchStream:
         try:
             while not self._stop.is_set():
                 factors = self.dataset.sample_factors(self.batch_size, self.rng)   # (B, K)
-                self._offer(Drawn(factors, self.dataset.images(factors), copy.deepcopy(self.rng.bit_generator.state)))
+                factors2 = self.pairs.pair(factors, self.rng) if self.pairs is not None else None
+                self._offer(Drawn(factors, self.dataset.images(factors), copy.deepcopy(self.rng.bit_generator.state),
+                                  factors2, None if factors2 is None else self.dataset.images(factors2)))
         except BaseException as err:  # surfaced in the training loop, not lost in the thread
             self._offer(err)
 

@@ -1,20 +1,23 @@
-"""Backbones.  ``build_model(config, dataset)`` wires nets + penalty (VAE) or builds a GAN for a config."""
+"""Backbones: every model the trainer, ``evaluate``, ``viz/`` and the report know, through ``base.Backbone``."""
 from __future__ import annotations
 
-from ..nets import build_vae_nets
-from .base import Batch, Phase
+from .ada_gvae import AdaGVAE, AdaMLVAE
+from .base import Axis, Backbone, Batch, Phase
 from .infogan import InfoGAN
 from .vae import VAE
 
-
-def build_model(config, dataset):
-    from ..registry import GANS, PENALTIES
-
-    if config.model in GANS:
-        return GANS[config.model](config.penalty, dataset.observation_shape, config.net)
-    encoder, decoder = build_vae_nets(config.net, dataset.observation_shape, config.latent_dim)
-    penalty = PENALTIES[config.model](config.penalty, dataset_size=len(dataset), latent_dim=config.latent_dim)
-    return VAE(encoder, decoder, penalty, config.reconstruction)
+# one dict of backbones: --model NAME (a VAE penalty's name is the VAE with that penalty), config section NAME
+BACKBONES: dict[str, type[Backbone]] = {
+    "vae": VAE,                     # Kingma & Welling 2014, with a disentangling penalty (vae.penalty)
+    "ada_gvae": AdaGVAE,            # Locatello et al. 2020, pairs, average aggregation
+    "ada_mlvae": AdaMLVAE,          # Locatello et al. 2020, pairs, product-of-experts aggregation
+    "infogan": InfoGAN,             # Chen et al. 2016
+}
 
 
-__all__ = ["Batch", "InfoGAN", "Phase", "VAE", "build_model"]
+def build_model(config, dataset) -> Backbone:
+    """The backbone of ``config`` (``config.backbone_name``) for ``dataset``."""
+    return BACKBONES[config.backbone_name].build(config, dataset)
+
+
+__all__ = ["BACKBONES", "AdaGVAE", "AdaMLVAE", "Axis", "Backbone", "Batch", "InfoGAN", "Phase", "VAE", "build_model"]

@@ -11,11 +11,17 @@ Gaussian for the continuous codes — unit variance by default, as the authors' 
 and InfoGAN-CR (``q_std=1``); ``learn_q_std=True`` adds a predicted log-variance (the paper's
 description), which on our toy let log Q(c|x) grow without bound and swamp the GAN loss.
 
-A training step is two phases, as in the authors' code (openai/InfoGAN, ``infogan_trainer.py``), where
-the information term enters both players' losses:
+A training step is two phases; as in the authors' code (openai/InfoGAN, ``infogan_trainer.py``), the
+information term enters both players' losses and D is updated before G:
 
 1. "discriminator" (D body + real/fake head):  BCE(D(x), 1) + BCE(D(G(z, c)), 0) - λ L_I   (G detached);
 2. "generator" (G + Q head):  the non-saturating loss BCE(D(G(z, c)), 1) - λ L_I.
+
+Where Q is updated differs: the authors build Q inside the discriminator's variable scope
+(``regularized_gan.py``: the ``d_net`` scope holds the shared body, the real/fake head and Q), so Q's
+weights are in ``d_vars`` and move with the discriminator's Adam at its learning rate (2e-4 by default,
+``infogan_trainer.py``), while G's Adam updates G alone.  Here Q's head moves with the generator's phase
+(G's Adam and learning rate); the shared body, as there, moves only with the discriminator.
 
 Defaults: 5 noise dims, one 3-way categorical code and 4 continuous codes (dSprites: shape + scale,
 orientation, posX, posY; InfoGAN-CR uses 5 continuous codes + 5 noise dims), λ = 1 (the paper's value
@@ -28,23 +34,31 @@ with a learned Q variance (chance: 1/3; tests/test_infogan.py).
 
 The representation the metrics score is Q's prediction on real images: for each categorical code its
 argmax category (one column, values 0..k-1), then each continuous code's mean — one column per code.
+
+What a user turns (the backbone contract, ``models/base.py``): a point is G's whole input
+[noise, one-hot of each categorical code, continuous codes]; the axes are each categorical code (through
+its categories) and each continuous code (over [-1, 1], its prior's range), around anchors drawn from the
+prior with the continuous codes at 0.  Settings: the ``infogan.*`` section.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..nets import build_gan_nets
-from ..penalties import base
-from .base import Batch, Phase
+from ..nets import GAN_ARCHITECTURES, build_gan_nets
+from ..params import Params, require
+from .base import Axis, Backbone, Batch, Phase
 
 
 @dataclass(frozen=True)
-class InfoGANParams(base.Params):
+class InfoGANParams(Params):
+    net: str = "auto"                        # auto | dcgan | mlp (auto: dcgan for square 2^k images, else mlp)
     noise_dim: int = 5                       # unregularised noise z ~ U[-1, 1]
     categorical: tuple[int, ...] = (3,)      # sizes of the categorical codes (each >= 2); () for none
     continuous: int = 4                      # number of continuous codes ~ U[-1, 1]
@@ -56,17 +70,18 @@ class InfoGANParams(base.Params):
     learn_q_std: bool = False                # Q's continuous codes: learned variance, or unit variance
 
     def validate(self) -> None:
-        base.require(self.noise_dim >= 0, f"penalty.noise_dim must be >= 0, got {self.noise_dim}")
-        base.require(self.continuous >= 0, f"penalty.continuous must be >= 0, got {self.continuous}")
+        require(self.net in GAN_ARCHITECTURES, f"unknown net {self.net!r} for a GAN; choose one of: {', '.join(GAN_ARCHITECTURES)}")
+        require(self.noise_dim >= 0, f"noise_dim must be >= 0, got {self.noise_dim}")
+        require(self.continuous >= 0, f"continuous must be >= 0, got {self.continuous}")
         small = [k for k in self.categorical if k < 2]
-        base.require(not small, f"penalty.categorical sizes must be >= 2 (a {small[0] if small else 0}-way code "
-                                f"carries no information), got {list(self.categorical)}")
-        base.require(len(self.categorical) + self.continuous > 0,
-                     "InfoGAN needs at least one code: set penalty.categorical (e.g. 3) or penalty.continuous (e.g. 4)")
-        base.require(self.lambda_info >= 0, f"penalty.lambda_info must be >= 0, got {self.lambda_info}")
-        base.require(self.d_lr > 0, f"penalty.d_lr must be > 0, got {self.d_lr}")
+        require(not small, f"categorical sizes must be >= 2 (a {small[0] if small else 0}-way code "
+                           f"carries no information), got {list(self.categorical)}")
+        require(len(self.categorical) + self.continuous > 0,
+                "InfoGAN needs at least one code: set infogan.categorical (e.g. 3) or infogan.continuous (e.g. 4)")
+        require(self.lambda_info >= 0, f"lambda_info must be >= 0, got {self.lambda_info}")
+        require(self.d_lr > 0, f"d_lr must be > 0, got {self.d_lr}")
         for name in ("d_beta1", "d_beta2"):
-            base.require(0 <= getattr(self, name) < 1, f"penalty.{name} must lie in [0, 1), got {getattr(self, name)}")
+            require(0 <= getattr(self, name) < 1, f"{name} must lie in [0, 1), got {getattr(self, name)}")
 
 
 @dataclass
@@ -84,10 +99,10 @@ class Code:
         return Code(self.noise[start:stop], self.categorical[start:stop], self.continuous[start:stop])
 
 
-class InfoGAN(nn.Module):
+class InfoGAN(Backbone):
+    name = "infogan"
     Params = InfoGANParams
-    # Run settings InfoGAN does not use, and the defaults it brings for those it does (InfoGAN, Appendix C).
-    unused_config = ("latent_dim", "reconstruction")
+    # the training settings it brings (InfoGAN, Appendix C; DCGAN)
     config_defaults = {"lr": 2e-4, "adam_beta1": 0.5, "adam_beta2": 0.999}
     representation_name = "Q head: argmax of each categorical code, mean of each continuous code"
 
@@ -104,12 +119,11 @@ class InfoGAN(nn.Module):
         q_out = sum(p.categorical) + p.continuous * (2 if p.learn_q_std else 1)
         self.q_head = nn.Sequential(nn.Linear(width, 128), nn.LeakyReLU(0.2), nn.Linear(128, q_out))
 
-    # ---- codes -----------------------------------------------------------------------------------
-    @property
-    def code_names(self) -> list[str]:
-        """One name per representation column: ``cat0``.. then ``c0``.."""
-        return [f"cat{j}" for j in range(len(self.params.categorical))] + [f"c{j}" for j in range(self.params.continuous)]
+    @classmethod
+    def build(cls, config, dataset) -> "InfoGAN":
+        return cls(config.backbone, dataset.observation_shape, config.backbone.net)
 
+    # ---- codes ----------------------------------------------------------------------------------
     def sample_code(self, n: int, generator: torch.Generator | None = None, device=None) -> Code:
         """n draws from the prior: noise and continuous codes U[-1, 1], categories uniform."""
         p = self.params
@@ -119,11 +133,15 @@ class InfoGAN(nn.Module):
         categorical = torch.stack(cats, 1) if cats else torch.zeros(n, 0, dtype=torch.long, device=device)
         return Code(noise=u[:, :p.noise_dim], categorical=categorical, continuous=u[:, p.noise_dim:])
 
-    def generate(self, code: Code) -> torch.Tensor:
-        """G(z, c): Code of B rows -> images (B, C, H, W) in [0, 1]."""
+    def points(self, code: Code) -> torch.Tensor:
+        """Code of B rows -> G's input (B, P): [noise, one-hot of each categorical code, continuous codes]."""
         onehots = [F.one_hot(code.categorical[:, j], k).to(code.noise.dtype)
                    for j, k in enumerate(self.params.categorical)]
-        return self.generator(torch.cat([code.noise, *onehots, code.continuous], 1))
+        return torch.cat([code.noise, *onehots, code.continuous], 1)
+
+    def generate(self, code: Code) -> torch.Tensor:
+        """G(z, c): Code of B rows -> images (B, C, H, W) in [0, 1]."""
+        return self.generator(self.points(code))
 
     # ---- discriminator and Q ---------------------------------------------------------------------
     def q(self, features: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
@@ -189,3 +207,38 @@ class InfoGAN(nn.Module):
         cats = [lg.argmax(1, keepdim=True).to(mean.dtype) for lg in logits]
         return torch.cat([*cats, mean], 1)
 
+    # ---- what a user turns -----------------------------------------------------------------------
+    def anchors(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """len(images) prior draws of noise and categories (``generator``, default seed 0), continuous codes at 0
+        -> points (N, P).  The images are not used: a GAN has no encoder to start from."""
+        generator = generator if generator is not None else torch.Generator().manual_seed(0)
+        code = self.sample_code(len(images), generator, torch.device("cpu"))
+        code.continuous.zero_()
+        return self.points(code).to(next(self.parameters()).device)
+
+    def axes(self, images: torch.Tensor | None = None, *, steps: int = 9, limit: float = 1.0) -> list[Axis]:
+        """Each categorical code through its categories, then each continuous code over linspace(-limit, limit)."""
+        p = self.params
+        out, column = [], p.noise_dim
+        for j, k in enumerate(p.categorical):
+            out.append(Axis(f"cat{j}", slice(column, column + k), np.arange(k), "category",
+                            tuple(str(c) for c in range(k))))
+            column += k
+        values = np.linspace(-limit, limit, steps)
+        for j in range(p.continuous):
+            out.append(Axis(f"c{j}", slice(column + j, column + j + 1), values, "set",
+                            tuple(f"{v:+.2g}" for v in values)))
+        return out
+
+    def decode(self, points: torch.Tensor) -> torch.Tensor:
+        """G's inputs (B, P) -> images (B, C, H, W) in [0, 1]."""
+        return self.generator(points).float()
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        code = self.sample_code(n, generator, torch.device("cpu"))
+        return self.generate(code.to(next(self.parameters()).device)).float()
+
+    def describe(self) -> str:
+        p = self.params
+        return (f"{p.noise_dim} noise dims, categorical codes {list(p.categorical) or 'none'}, "
+                f"{p.continuous} continuous codes")

@@ -1,4 +1,4 @@
-"""Disentangling penalties: each takes a ``Posterior`` and returns ``(loss, logs)``."""
+"""Disentangling penalties: each takes a ``Posterior`` and returns ``(loss, logs)``; a setting of the VAE backbones."""
 from .annealed_vae import AnnealedVAE
 from .base import Params, Penalty, Posterior
 from .beta_tcvae import BetaTCVAE
@@ -6,4 +6,14 @@ from .beta_vae import BetaVAE
 from .dip_vae import DIPVAE
 from .factor_vae import FactorVAE
 
-__all__ = ["Params", "Penalty", "Posterior", "AnnealedVAE", "BetaTCVAE", "BetaVAE", "DIPVAE", "FactorVAE"]
+# vae.penalty NAME (and --model NAME: the VAE with this penalty)
+PENALTIES = {
+    "beta_vae": BetaVAE,            # Higgins et al. 2017 (beta = 1: the plain VAE)
+    "annealed_vae": AnnealedVAE,    # Burgess et al. 2018
+    "beta_tcvae": BetaTCVAE,        # Chen et al. 2018
+    "factor_vae": FactorVAE,        # Kim & Mnih 2018
+    "dip_vae": DIPVAE,              # Kumar et al. 2018 (type i / ii)
+}
+
+__all__ = ["PENALTIES", "Params", "Penalty", "Posterior", "AnnealedVAE", "BetaTCVAE", "BetaVAE", "DIPVAE",
+           "FactorVAE"]

@@ -34,6 +34,16 @@ def capacity(step: int, c_max: float, iterations: int) -> float:
 class AnnealedVAE(base.Penalty):
     Params = AnnealedVAEParams
 
+    @classmethod
+    def check_run(cls, params: AnnealedVAEParams, *, dataset_size: int, batch_size: int, steps: int) -> list[str]:
+        """A note when the run ends before C(step) reaches c_max (Eq. 8's schedule is cut short)."""
+        if params.iterations <= steps:
+            return []
+        c_end = capacity(steps, params.c_max, params.iterations)
+        return [f"penalty.iterations={params.iterations} > steps={steps}: the capacity C only reaches "
+                f"{c_end:.4g} of c_max={params.c_max:g} nats by the end of the run; "
+                f"--set penalty.iterations={steps} reaches c_max by the last step"]
+
     def forward(self, q: base.Posterior) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         p = self.params
         kl = gaussian_kl(q.mu, q.logvar).sum(1).mean()               # nats per image

@@ -14,6 +14,8 @@ from typing import Optional
 import torch
 from torch import nn
 
+from ..params import Params, require  # noqa: F401  (penalties' settings: params.Params)
+
 
 @dataclass
 class Posterior:
@@ -31,22 +33,6 @@ class Posterior:
     generator: Optional[torch.Generator] = None
 
 
-@dataclass(frozen=True)
-class Params:
-    """Base of every penalty's hyper-parameters: a frozen dataclass of plain numbers."""
-
-    def __post_init__(self):
-        self.validate()
-
-    def validate(self) -> None:
-        """Raise ``ValueError`` with a one-line message for out-of-range values."""
-
-
-def require(ok: bool, message: str) -> None:
-    if not ok:
-        raise ValueError(message)
-
-
 class Penalty(nn.Module):
     """Base class: subclasses set ``Params`` and implement ``forward(q) -> (loss, logs)``."""
 
@@ -57,6 +43,13 @@ class Penalty(nn.Module):
         self.params = params if params is not None else self.Params()
         self.dataset_size = dataset_size  # N, for estimators of the aggregate posterior q(z)
         self.latent_dim = latent_dim      # D, for penalties with a network of their own
+
+    @classmethod
+    def check_run(cls, params: Params, *, dataset_size: int, batch_size: int, steps: int) -> list[str]:
+        """Called before a run starts: raise ``ValueError`` (one line) for a setting that cannot work
+        with this run; return one-line notes, which the trainer prints, for settings that work but
+        probably not as the user expects.  Default: no notes."""
+        return []
 
     def forward(self, q: Posterior) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:  # pragma: no cover
         raise NotImplementedError

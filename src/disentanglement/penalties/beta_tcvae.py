@@ -6,7 +6,10 @@
 
 and weighted α·MI + β·TC + γ·dim-KL.  q(z) and q(z_d) are estimated on the
 minibatch by minibatch weighted sampling (``mws``, Sec. 3) or minibatch
-stratified sampling (``mss``, Appendix C, needs the dataset size N).
+stratified sampling (``mss``, Appendix C, needs the dataset size N).  ``mss``
+treats the M = B − 1 other points of a batch as drawn from the N − 1 others, so
+it needs B <= N: its stratum weight (N − M) / (N M) is zero for N = B − 1 and
+negative for N < B − 1, whose log is NaN (``_math.log_importance_weights``).
 
 When α = γ the loss is computed as α·KL + (β − α)·TC with the analytic KL: the
 same objective in expectation, lower variance, and exactly the β-TCVAE of
@@ -40,6 +43,14 @@ class BetaTCVAEParams(base.Params):
                      f"unknown penalty.estimator {self.estimator!r}; choose one of: {', '.join(ESTIMATORS)}")
 
 
+def _check_mss(dataset_size: int, batch_size: int) -> None:
+    """Raise for ``mss`` with B > N: the stratum weight (N − M) / (N M), M = B − 1, is <= 0 (NaN loss)."""
+    base.require(batch_size <= dataset_size,
+                 f"penalty.estimator=mss needs batch_size <= dataset size N, got batch_size={batch_size} > "
+                 f"N={dataset_size} (its stratum weight (N - M)/(N M), M = batch_size - 1, is <= 0: NaN loss); "
+                 f"use --set penalty.estimator=mws, or --set batch_size={dataset_size} or less")
+
+
 class BetaTCVAE(base.Penalty):
     Params = BetaTCVAEParams
 
@@ -50,8 +61,17 @@ class BetaTCVAE(base.Penalty):
             raise ValueError("penalty.estimator=mss needs the dataset size N: pass dataset_size=len(dataset) "
                              "(the trainer does), or use estimator=mws")
 
+    @classmethod
+    def check_run(cls, params: BetaTCVAEParams, *, dataset_size: int, batch_size: int, steps: int) -> list[str]:
+        """``mss`` with a batch larger than the dataset cannot work (Appendix C needs B <= N)."""
+        if params.estimator == "mss":
+            _check_mss(dataset_size, batch_size)
+        return []
+
     def decompose(self, q: base.Posterior) -> dict[str, torch.Tensor]:
         """Minibatch estimates of MI, TC and dimension-wise KL (nats, batch means)."""
+        if self.params.estimator == "mss":
+            _check_mss(self.dataset_size, q.z.shape[0])
         log_qz, log_qz_prod = aggregate_log_densities(q.z, q.mu, q.logvar, self.dataset_size, self.params.estimator)
         log_qzx = gaussian_log_density(q.z, q.mu, q.logvar).sum(1)                        # (B,)
         zeros = torch.zeros_like(q.z)

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..runs import atomic_save
+
 VERSION = 4  # bump when the architecture or training changes: invalidates every cache
 
 
@@ -129,7 +131,6 @@ def cache_key(dataset, **settings) -> str:
 def load_or_train(dataset, path: str | Path, *, steps: int = 1200, seed: int = 0,
                   device: str | torch.device = "cpu") -> tuple[FactorPredictor, list[float]]:
     """The predictor cached at ``path`` if its key matches, else a freshly trained one (then cached)."""
-    from ..runs import atomic_save
 
     path, key = Path(path), cache_key(dataset, steps=steps, seed=seed)
     if path.exists():

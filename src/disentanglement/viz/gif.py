@@ -1,4 +1,4 @@
-"""The traversal animation: every latent sweeps at once, side by side, one column per latent."""
+"""The traversal animation: every axis sweeps at once, side by side, one column per axis."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +8,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from .traversal import _font, grid_image, traverse
+from ..models.base import Axis
+from .traversal import _font, grid_image
 
 
 def frame_indices(steps: int) -> list[int]:
@@ -16,21 +17,24 @@ def frame_indices(steps: int) -> list[int]:
     return list(range(steps)) + list(range(steps - 2, 0, -1))
 
 
-def save_traversal_gif(model, images: torch.Tensor, path: str | Path, *, values: np.ndarray,
-                       latents: Sequence[int], col_labels: list[str] | None = None,
+def save_traversal_gif(model, anchors: torch.Tensor, axes: Sequence[Axis], path: str | Path, *,
                        cell: int = 64, duration_ms: int = 120) -> Path:
-    """Write an animated GIF: rows are the seed ``images`` (N, C, H, W), columns the ``latents``.
+    """Write an animated GIF: rows are the ``anchors`` (N, P), columns the ``axes``.
 
-    In frame f every column's latent sits at its shift ``values[d, s(f)]`` ((D, S) or (S,)), the others
-    at the seed's mean code.  A bar at the bottom shows where the sweep is.  Returns ``path``.
+    In frame f every column's axis sits at step s(f) of its sweep (a shorter sweep, such as a categorical
+    code's, at the same fraction of its length), the others at the anchor.  A bar at the bottom shows where
+    the sweep is.  Returns ``path``.
     """
-    grids = np.stack([traverse(model, img, values, latents) for img in images])  # (N, R, S, C, H, W)
-    steps = grids.shape[2]
-    labels = col_labels or [f"z{d}" for d in latents]
+    with torch.no_grad():
+        sweeps = [model.traverse(anchors, axis).cpu().numpy() for axis in axes]        # (N, S_r, C, H, W) each
+    steps = max(a.steps for a in axes)
+    labels = [a.title for a in axes]
     font = _font()
     frames = []
     for s in frame_indices(steps):
-        frame = grid_image(grids[:, :, s], [f"seed {i}" for i in range(len(images))], cell=cell, col_labels=labels)
+        at = [round(s * (len(sw[0]) - 1) / max(steps - 1, 1)) for sw in sweeps]        # each column's step
+        cells = np.stack([sw[:, a] for sw, a in zip(sweeps, at)], 1)                     # (N, R, C, H, W)
+        frame = grid_image(cells, [f"seed {i}" for i in range(len(anchors))], cell=cell, col_labels=labels)
         width, height = frame.size
         canvas = frame.crop((0, 0, width, height + 22))                 # room for the position bar
         draw = ImageDraw.Draw(canvas)

@@ -18,18 +18,21 @@ def _save(fig: Figure, path: str | Path) -> Path:
     return path
 
 
-def kl_bars(kl: np.ndarray, path: str | Path, *, order: Sequence[int] | None = None, active: float = 0.01) -> Path:
-    """Bar chart of the mean KL (nats) of each latent, in ``order``; latents above ``active`` in colour."""
-    kl = np.asarray(kl, dtype=float)
-    order = list(range(len(kl))) if order is None else list(order)
-    fig = Figure(figsize=(max(4.0, 0.45 * len(kl) + 1.5), 3.2))
+AMOUNT_LABELS = {"KL": "KL(q(z_d|x) || p(z_d)) [nats]"}
+
+
+def axis_bars(axes, path: str | Path) -> Path:
+    """Bar chart of how much each axis carries (``Axis.amount``: a VAE latent's mean KL), in the axes' order;
+    active axes in colour."""
+    values = [a.amount if a.amount is not None else 0.0 for a in axes]
+    what = axes[0].amount_name if axes else ""
+    fig = Figure(figsize=(max(4.0, 0.45 * len(axes) + 1.5), 3.2))
     ax = fig.add_subplot()
-    colours = ["tab:blue" if kl[d] > active else "lightgray" for d in order]
-    ax.bar(range(len(order)), kl[order], color=colours)
-    ax.set_xticks(range(len(order)), [f"z{d}" for d in order])
-    ax.set_xlabel("latent (most informative first)")
-    ax.set_ylabel("KL(q(z_d|x) || p(z_d)) [nats]")
-    ax.set_title(f"KL per latent: {int((kl > active).sum())} of {len(kl)} active (> {active:g} nats)")
+    ax.bar(range(len(axes)), values, color=["tab:blue" if a.active else "lightgray" for a in axes])
+    ax.set_xticks(range(len(axes)), [a.name for a in axes])
+    ax.set_xlabel("axis (most informative first)")
+    ax.set_ylabel(AMOUNT_LABELS.get(what, what))
+    ax.set_title(f"{what} per axis: {sum(a.active for a in axes)} of {len(axes)} active")
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, path)
 
@@ -64,7 +67,7 @@ def effect_heatmap(effect: np.ndarray, path: str | Path, *, factor_names: Sequen
                    weight: np.ndarray | None = None, floor: np.ndarray | None = None) -> Path:
     """Heat map of effect (D, K): how much turning latent d moves factor k (share of the factor's range).
 
-    Rows are named ``z{d}`` unless ``row_names`` (D,) names them (an InfoGAN's ``cat0``, ``c0``, ...); a row's
+    Rows are named ``z{d}`` unless ``row_names`` (D,) names them (the axes' names); a row's
     label carries its ``share`` on its main factor and its ``weight`` in the score.  Given the predictor's
     noise ``floor`` (K,), already subtracted from ``effect``, it is drawn as a last row below a line."""
     effect = np.asarray(effect, dtype=float)
@@ -87,12 +90,12 @@ def effect_heatmap(effect: np.ndarray, path: str | Path, *, factor_names: Sequen
     if floor is not None:
         ax.axhline(len(order) - 0.5, color="white", linewidth=3)
     ax.set_xlabel("factor (read by the factor predictor)")
-    ax.set_ylabel("latent (share on its main factor" + (", weight in the score)" if weight is not None else ")"))
+    ax.set_ylabel("axis (share on its main factor" + (", weight in the score)" if weight is not None else ")"))
     for (r, c), v in np.ndenumerate(m):
         ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=8, color="white" if v < 0.6 * m.max() else "black")
-    title = "How much turning each latent moves each factor"
+    title = "How much turning each axis moves each factor"
     if score is not None:
-        title += "\nno active latent" if np.isnan(score) else f"\ntraversal score {score:.3f}"
+        title += "\nno active axis" if np.isnan(score) else f"\ntraversal score {score:.3f}"
         title += " (effect-weighted, noise floor subtracted)" if floor is not None else ""
     ax.set_title(title)
     label = "factor movement" + (" above the noise floor" if floor is not None else "") + " (share of its range)"

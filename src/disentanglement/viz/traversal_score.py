@@ -4,8 +4,9 @@ The field's criterion of success (Higgins et al. 2017; Locatello et al. 2019) is
 latent changes a single aspect of the output.  We measure it directly on the decoder:
 
 1. a factor predictor, trained on the dataset's images, reads the factors of an image as values in [0, 1];
-2. for each seed code c (N seeds) and latent d, decode c + v e_d for the S shifts v of the sweep;
-   raw[d, k] = mean over seeds of (max_s - min_s) of the predicted factor k along the sweep;
+2. for each anchor (N seeds: a VAE's encoded images, a GAN's prior draws) and each axis d the model declares
+   (``models/base.py``), decode the S points of its sweep (``model.traverse``);
+   raw[d, k] = mean over anchors of (max_s - min_s) of the predicted factor k along the sweep;
 3. the predictor's noise floor: truth[j, k] is the same reading along ground-truth sweeps of factor j (the
    dataset's own renderer, N seeds, S steps, half of them blurred as decoders blur), and
    floor[k] = max_{j != k} truth[j, k] — what the predictor reads of k when only another factor moves;
@@ -23,16 +24,18 @@ latent that moves almost nothing is a ratio of two noise readings; weighting by 
 fade out continuously instead of counting as much as the cleanest knob, and needs no threshold tuned to the
 predictor.  The score is then the fraction of all factor movement that falls on each knob's main factor.
 A latent is still called active (for display; the score sums over active latents) if sum_k effect[d, k] >=
-min_effect and, for a VAE, its KL > min_kl.  No active latent gives no score (NaN).  The score does not ask
+min_effect and the model calls the axis active (a VAE: KL > 0.01 nats).  No active latent gives no score (NaN).  The score does not ask
 that factors be covered (completeness-style metrics such as DCI do that); it asks that each knob be clean.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
+from ..errors import UserError
+from ..models.base import Axis
 from .factor_predictor import soften
 
 
@@ -42,25 +45,36 @@ def _ranges(read: torch.Tensor, n: int, s: int) -> torch.Tensor:
     return (read.amax(1) - read.amin(1)).mean(0)
 
 
+def sweep_effect(images: torch.Tensor, readout: Callable[[torch.Tensor], torch.Tensor], batch: int = 1024) -> torch.Tensor:
+    """images (N, S, C, H, W) along one sweep per anchor -> (K,): mean over anchors of each factor's range."""
+    n, s = images.shape[:2]
+    flat = images.flatten(0, 1)
+    read = torch.cat([readout(flat[i:i + batch]) for i in range(0, len(flat), batch)])   # (N*S, K)
+    return _ranges(read, n, s)
+
+
+@torch.no_grad()
+def axes_effects(model, anchors: torch.Tensor, axes: Sequence[Axis],
+                 readout: Callable[[torch.Tensor], torch.Tensor]) -> np.ndarray:
+    """anchors (N, P), R axes -> raw effect (R, K) in [0, 1] (step 2, before the floor)."""
+    return torch.stack([sweep_effect(model.traverse(anchors, axis), readout) for axis in axes]).double().cpu().numpy()
+
+
 @torch.no_grad()
 def traversal_effects(decode: Callable[[torch.Tensor], torch.Tensor],
                       readout: Callable[[torch.Tensor], torch.Tensor],
                       codes: torch.Tensor, values: np.ndarray, batch: int = 1024) -> np.ndarray:
-    """codes (N, D) seeds, values (D, S) shifts -> raw effect (D, K) in [0, 1] (step 2, before the floor).
-
-    ``decode(z (B, D)) -> images (B, C, H, W)``; ``readout(images) -> (B, K)`` factor values in [0, 1].
-    """
-    n, dim = codes.shape
+    """codes (N, D) seeds, values (D, S) or (S,) shifts of each coordinate -> raw effect (D, K): step 2 for a
+    bare ``decode(z (B, D)) -> images`` (the validation of the score on known decoders uses it)."""
+    dim = codes.shape[1]
     values = np.asarray(values, dtype=np.float64)
     values = values[None].repeat(dim, 0) if values.ndim == 1 else values  # (D, S)
     rows = []
     for d in range(dim):
-        s = values.shape[1]
-        z = codes[:, None, :].repeat(1, s, 1)                               # (N, S, D)
-        z[:, :, d] += torch.as_tensor(values[d], dtype=codes.dtype, device=codes.device)
-        z = z.reshape(n * s, dim)
-        read = torch.cat([readout(decode(z[i:i + batch])) for i in range(0, len(z), batch)])  # (N*S, K)
-        rows.append(_ranges(read, n, s))
+        moved = Axis(f"z{d}", slice(d, d + 1), values[d]).apply(codes)     # (N, S, D)
+        flat = moved.flatten(0, 1)
+        images = torch.cat([decode(flat[i:i + batch]) for i in range(0, len(flat), batch)])
+        rows.append(sweep_effect(images.view(*moved.shape[:2], *images.shape[1:]), readout, batch))
     return torch.stack(rows).double().cpu().numpy()
 
 
@@ -92,12 +106,13 @@ def noise_floor(truth: np.ndarray) -> np.ndarray:
 
 
 def traversal_score(effect: np.ndarray, *, floor: np.ndarray | None = None, min_effect: float = 0.05,
-                    kl: np.ndarray | None = None, min_kl: float = 0.01) -> dict:
+                    gate: np.ndarray | None = None) -> dict:
     """raw effect (D, K), noise floor (K,) -> {"score", "effect" (D, K) net of the floor, "share" (D,),
     "weight" (D,), "main_factor" (D,), "active" (D,) bool}.
 
     ``weight`` is each active latent's share of the total effect (it sums to 1; 0 when inactive).  Given the
-    mean KL (D,) of each latent, a latent must also carry more than ``min_kl`` nats to be active.
+    ``gate`` (D,) bool, a latent must also be active by the model's account (``Axis.active``: a VAE latent
+    carrying more than 0.01 nats).
     ``share`` and ``main_factor`` are NaN / -1 for inactive latents.
     """
     effect = np.asarray(effect, dtype=np.float64)
@@ -105,8 +120,8 @@ def traversal_score(effect: np.ndarray, *, floor: np.ndarray | None = None, min_
         effect = np.clip(effect - np.asarray(floor, dtype=np.float64)[None], 0.0, None)
     total = effect.sum(1)                                                    # (D,)
     active = total >= min_effect
-    if kl is not None:
-        active &= np.asarray(kl) > min_kl
+    if gate is not None:
+        active &= np.asarray(gate, dtype=bool)
     share = np.full(len(effect), np.nan)
     share[active] = effect[active].max(1) / total[active]
     weight = np.where(active, total, 0.0) / max(total[active].sum(), 1e-12)
@@ -116,24 +131,26 @@ def traversal_score(effect: np.ndarray, *, floor: np.ndarray | None = None, min_
             "active": active}
 
 
-def model_traversal_score(model, dataset, readout, *, values: np.ndarray, seeds: int = 32, seed: int = 0,
-                          device: str | torch.device = "cpu", min_effect: float = 0.05,
-                          kl: np.ndarray | None = None) -> dict:
-    """The traversal score of a VAE: seeds are the mean codes of ``seeds`` dataset images.
+def model_traversal_score(model, dataset, readout, *, axes: Sequence[Axis] | None = None, seeds: int = 32,
+                          seed: int = 0, steps: int = 9, device: str | torch.device = "cpu",
+                          min_effect: float = 0.05) -> dict:
+    """The traversal score of any backbone: anchors from ``seeds`` dataset images (``model.anchors``), its
+    ``axes`` (default: ``model.axes`` on 512 images, ``steps`` each).
 
-    Returns traversal_score's dict plus "raw_effect" (D, K), "truth" (K, K) and "floor" (K,).
+    Returns traversal_score's dict plus "raw_effect" (R, K), "truth" (K, K) and "floor" (K,).
     """
-    from ..errors import UserError
-
     if not getattr(dataset, "factor_sizes", ()):
         raise UserError(f"dataset {getattr(dataset, 'name', type(dataset).__name__)!r} has no known factors: "
                         "the traversal score needs a dataset with factor_names and factor_sizes (e.g. dsprites)")
     images, _ = dataset.sample(seeds, np.random.default_rng(seed))
     with torch.no_grad():
-        codes, _ = model.encode(torch.from_numpy(images).to(device))        # (N, D)
-    raw = traversal_effects(model.decode, readout, codes, values)
-    return score_against_floor(raw, dataset, readout, steps=np.shape(values)[-1], seeds=seeds, seed=seed + 1,
-                               device=device, min_effect=min_effect, kl=kl)
+        if axes is None:
+            stats = torch.from_numpy(dataset.sample(512, np.random.default_rng(seed))[0]).to(device)
+            axes = model.axes(stats, steps=steps)
+        anchors = model.anchors(torch.from_numpy(images).to(device), torch.Generator().manual_seed(seed))
+    raw = axes_effects(model, anchors, axes, readout)
+    return score_against_floor(raw, dataset, readout, steps=max(a.steps for a in axes), seeds=seeds, seed=seed + 1,
+                               device=device, min_effect=min_effect, gate=np.array([a.active for a in axes]))
 
 
 def score_against_floor(raw: np.ndarray, dataset, readout, *, steps: int, seeds: int, seed: int,
