@@ -6,6 +6,8 @@ import math
 import torch
 from torch import nn
 
+from .dcgan import maybe_sn
+
 
 class MLPEncoder(nn.Module):
     """x (B, C, H, W) -> mu (B, D), logvar (B, D)."""
@@ -61,8 +63,6 @@ class MLPDiscriminatorBody(nn.Module):
 
     def __init__(self, observation_shape: tuple[int, int, int], hidden: int = 256, spectral_norm: bool = True):
         super().__init__()
-        from .dcgan import maybe_sn
-
         self.features = hidden
         self.body = nn.Sequential(
             nn.Flatten(), maybe_sn(nn.Linear(math.prod(observation_shape), hidden), spectral_norm), nn.LeakyReLU(0.2),
