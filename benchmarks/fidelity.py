@@ -96,7 +96,7 @@ def main() -> None:
             config = make_config({"model": model, "dataset": "dsprites", "steps": target, "seed": args.seed},
                                  [*sets, "checkpoint_every=1000"])
             start = time.perf_counter()
-            train(config, run, progress=False, report=False)
+            train(config, run, progress=False)
             trained = time.perf_counter() - start
             record = evaluate_run(run, progress=False)
             (run / f"metrics_{target}.json").write_text(json.dumps(record, indent=2) + "\n")

@@ -27,8 +27,8 @@ from disentanglement.runs import load_trained
 from disentanglement.train import train
 
 LAYOUTS = {
-    "cr": ({"lr": 1e-3}, ["penalty.categorical=", "penalty.continuous=5", "penalty.noise_dim=5",
-                          "penalty.d_lr=2e-3", "penalty.lambda_info=0.05"]),
+    "cr": ({"lr": 1e-3}, ["infogan.categorical=", "infogan.continuous=5", "infogan.noise_dim=5",
+                          "infogan.d_lr=2e-3", "infogan.lambda_info=0.05"]),
     "ours": ({}, []),
 }
 

@@ -97,7 +97,7 @@ def trainer_rate(steps: int, device: torch.device) -> float:
     config = make_config({"model": "beta_vae", "dataset": "dsprites", "steps": steps, "log_every": 500,
                           "checkpoint_every": steps}, ["penalty.beta=4"])
     with tempfile.TemporaryDirectory() as out:
-        result = train(config, out, device=str(device), progress=False, figures=False, report=False, tensorboard=False)
+        result = train(config, out, device=str(device), progress=False, tensorboard=False)
     return 64 * steps / result.seconds
 
 

@@ -61,7 +61,7 @@ def ours(steps: int, sets: list[str], seed: int = 0) -> float:
     config = make_config({"model": "beta_vae", "dataset": "dsprites", "steps": steps, "seed": seed},
                          ["penalty.beta=4", *sets])
     with tempfile.TemporaryDirectory() as out:
-        result = train(config, out, progress=False, figures=False, report=False)
+        result = train(config, out, progress=False)
     return steps / result.seconds
 
 

@@ -1,14 +1,17 @@
-"""Proof on a toy: a β-TCVAE (β = 6) disentangles the squares better than the plain VAE.
+"""Proof on a toy: β-TCVAE (β = 6) and Ada-GVAE (weakly supervised by pairs) disentangle the squares better
+than the plain VAE (β = 1) — asserted as a separation of the seed means larger than their spread.
 
-Measured (squares, 4 latents, Adam lr 1e-3, 2000 steps, one thread, MIG on all 300 images):
+Measured (squares, 4 latents, Adam lr 1e-3, one thread, MIG on all 300 images), seeds 0-3:
 
-    seed         0      1      2      3     mean
-    VAE        0.034  0.120  0.114  0.068  0.084
-    β-TCVAE    0.386  0.062  0.340  0.147  0.234
+    2000 steps   VAE        0.035  0.143  0.111  0.071   mean 0.090
+                 β-TCVAE    0.195  0.131  0.338  0.168   mean 0.208   Welch t = 2.3
+    1000 steps   VAE        0.040  0.134  0.121  0.089   mean 0.096
+                 Ada-GVAE   0.255  0.460  0.273  0.435   mean 0.356   Welch t = 5.4
 
-β-TCVAE wins on three seeds of four and by 0.15 on average (at 4000 steps: 0.32 vs 0.10, and
-three wins and a tie).  A single seed is not a stable comparison at this length — seed 1 loses — so
-the test asserts the mean margin (0.08, half the measured one) and the majority of wins.
+(An earlier build measured β-TCVAE 0.386 0.062 0.340 0.147 against VAE 0.034 0.120 0.114 0.068 at 2000
+steps, t = 1.9: single seeds move with the arithmetic, the separation holds.)  The tests assert
+t >= 1 for β-TCVAE and t >= 2.5 for Ada-GVAE — about half the measured separation, in units of the
+standard error of the difference of means — rather than any seed's outcome.
 """
 import numpy as np
 import pytest
@@ -29,9 +32,10 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def _mig(tmp_path, model, seed, overrides):
-    config = make_config({"model": model, "dataset": "squares", "steps": 2000, "seed": seed, "vae": {"latent_dim": 4},
-                          "lr": 1e-3, "log_every": 2000, "checkpoint_every": 2000}, overrides)
+def _mig(tmp_path, model, seed, overrides, steps=2000):
+    section = model if model.startswith("ada_") else "vae"
+    config = make_config({"model": model, "dataset": "squares", "steps": steps, "seed": seed, "lr": 1e-3,
+                          "log_every": steps, "checkpoint_every": steps}, [f"{section}.latent_dim=4", *overrides])
     out = tmp_path / f"{model}{seed}"
     train(config, out, progress=False, tensorboard=False)
     data = Squares()
@@ -43,9 +47,21 @@ def _mig(tmp_path, model, seed, overrides):
     return mig(codes, factors)["mig"]
 
 
+def welch_t(better: np.ndarray, worse: np.ndarray) -> float:
+    """(mean difference) / (its standard error over seeds)."""
+    se = np.sqrt(better.var(ddof=1) / len(better) + worse.var(ddof=1) / len(worse))
+    return float((better.mean() - worse.mean()) / se)
+
+
 def test_beta_tcvae_beats_plain_vae_on_mig(tmp_path, one_thread):
     seeds = range(4)
     vae = np.array([_mig(tmp_path, "beta_vae", s, ["penalty.beta=1"]) for s in seeds])
     tcvae = np.array([_mig(tmp_path, "beta_tcvae", s, ["penalty.beta=6"]) for s in seeds])
-    assert tcvae.mean() - vae.mean() >= 0.08, (vae, tcvae)
-    assert (tcvae > vae).sum() >= 3, (vae, tcvae)
+    assert welch_t(tcvae, vae) >= 1.0, (vae, tcvae)
+
+
+def test_ada_gvae_beats_plain_vae_on_mig(tmp_path, one_thread):
+    seeds = range(4)
+    vae = np.array([_mig(tmp_path, "beta_vae", s, ["penalty.beta=1"], steps=1000) for s in seeds])
+    ada = np.array([_mig(tmp_path, "ada_gvae", s, ["penalty.beta=1"], steps=1000) for s in seeds])
+    assert welch_t(ada, vae) >= 2.5, (vae, ada)
