@@ -24,22 +24,19 @@ SMALL = {"vae": ["vae.latent_dim=3"], "ada_gvae": ["ada_gvae.latent_dim=3"], "ad
          "infogan": ["infogan.noise_dim=2", "infogan.continuous=2"]}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
 def predictor(tmp_path_factory):
     """One factor predictor of the squares, shared by every report below (its cache is keyed by the dataset)."""
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
     run = tmp_path_factory.mktemp("predictor") / "run"
     train(make_config({"model": "vae", "dataset": "squares", "steps": 1}, SMALL["vae"]), run, progress=False,
           tensorboard=False)
     write_report(run, progress=False, steps=3, score_seeds=2)
+    torch.set_num_threads(threads)       # later tests compare against subprocesses on the default threads
     return run / "factor_predictor.pt"
 
 

@@ -35,7 +35,7 @@ def _fails(capsys, argv, *needles):
     (["train", "--model", "vae", "--set", "vae.penalty=nope"], ["unknown vae.penalty 'nope'", "beta_tcvae"]),
     (["train", "--set", "vae.width=3"], ["unknown setting vae.width", "vae.latent_dim"]),
     (["train", "--model", "ada_gvae", "--set", "ada_gvae.k=0"], ["ada_gvae.k must be >= 1", "-1"]),
-    (["train", "--model", "ada_gvae", "--dataset", "squares", "--set", "ada_gvae.k=3"], ["k=3", "1..2"]),
+    (["train", "--model", "ada_gvae", "--dataset", "squares", "--set", "ada_gvae.k=3"], ["ada_gvae.k=3 is out of range", "1..2"]),
     (["train", "--model", "beta_tcvae", "--dataset", "squares", "--set", "penalty.estimator=mss",
       "--set", "batch_size=400"], ["mss", "mws"]),
     (["train", "--device", "tpu"], ["unknown device"]),

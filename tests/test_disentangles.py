@@ -24,14 +24,6 @@ from disentanglement.models import build_model
 from disentanglement.train import train
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)          # the measured numbers above are for one thread
-    yield
-    torch.set_num_threads(threads)
-
-
 def _mig(tmp_path, model, seed, overrides, steps=2000):
     section = model if model.startswith("ada_") else "vae"
     config = make_config({"model": model, "dataset": "squares", "steps": steps, "seed": seed, "lr": 1e-3,

@@ -11,12 +11,7 @@ from disentanglement.models import Axis, Backbone, build_model
 from disentanglement.models.vae import latent_order, posterior_stats
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: threads only contend with the other jobs
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -47,12 +47,7 @@ SCALE = (SIZES - 1) / 2.0                      # z in [-1, 1] spans each factor'
 VALUES = np.linspace(-2.0, 2.0, 9)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module", params=["trained", "unsure"])

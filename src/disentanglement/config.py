@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-import numpy as np
 import yaml
 
 from .errors import UserError
@@ -224,9 +223,7 @@ def make_config(values: dict[str, Any] | None = None, overrides: Iterable[str] =
 
 def check_run(config: Config) -> list[str]:
     """The backbone's verdict on a run of ``config`` (``Backbone.check``): ValueError, or one-line notes."""
-    check = getattr(BACKBONES[config.backbone_name], "check", None)
-    dataset_size = int(np.prod(DATASETS[config.dataset].factor_sizes))
-    return check(config, dataset_size) if check is not None else []
+    return BACKBONES[config.backbone_name].check(config, DATASETS[config.dataset])
 
 
 LEGACY_KEYS = ("latent_dim", "net", "reconstruction")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..data.pairs import PairSampler
 from ..params import require
 from .base import Batch
 from .vae import VAE, VAEParams
@@ -73,6 +74,15 @@ class AdaGVAE(VAE):
     @classmethod
     def build(cls, config, dataset) -> "AdaGVAE":
         return cls(*cls.nets_and_penalty(config, dataset), config.backbone.reconstruction, config.backbone.k)
+
+    @classmethod
+    def check(cls, config, dataset) -> list[str]:
+        """The VAE's checks, and pairs with this k must exist on ``dataset``'s factors."""
+        try:
+            PairSampler(dataset.factor_sizes, config.backbone.k)
+        except ValueError as err:
+            raise ValueError(f"{cls.name}.{err}" if str(err).startswith("k=") else str(err)) from None
+        return super().check(config, dataset)
 
     @property
     def pairs(self) -> int:

@@ -4,7 +4,7 @@ A **backbone** (VAE, Ada-GVAE, InfoGAN, later CausalVAE and a diffusion autoenco
 
 - its settings: ``Params`` (a ``params.Params`` dataclass, the config section named ``name``), the
   training defaults it brings (``config_defaults``) and whether a VAE penalty applies (``uses_penalty``);
-- a verdict on a run before it starts: ``check(config, dataset_size)``;
+- a verdict on a run before it starts: ``check(config, dataset)``;
 - what it trains on: ``pairs`` — ``None``, or the k of a pair sampler (``data/pairs.py``) when each
   batch must come with a second image sharing all factors but k;
 - how it trains: ``phases()``, a list of ``Phase`` run in order each step, one optimiser each;
@@ -172,8 +172,8 @@ class Backbone(nn.Module):
         return ""
 
     @classmethod
-    def check(cls, config, dataset_size: int) -> list[str]:
-        """Before a run of ``config`` starts: raise ``ValueError`` (one line) for settings that cannot work on a
-        dataset of ``dataset_size``; return one-line notes the trainer prints for settings that work, but
-        maybe not as meant."""
+    def check(cls, config, dataset) -> list[str]:
+        """Before a run of ``config`` starts: raise ``ValueError`` (one line) for settings that cannot work on
+        ``dataset`` (its class will do: ``factor_sizes``); return one-line notes the trainer prints for settings
+        that work, but maybe not as meant."""
         return []

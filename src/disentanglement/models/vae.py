@@ -101,14 +101,11 @@ class VAE(Backbone):
         return cls(*cls.nets_and_penalty(config, dataset), config.backbone.reconstruction)
 
     @classmethod
-    def check(cls, config, dataset_size: int) -> list[str]:
+    def check(cls, config, dataset) -> list[str]:
         """The penalty's verdict on this run (``Penalty.check_run``): raises ValueError, or returns notes."""
-        penalty = PENALTIES[config.backbone.penalty]
-        check = getattr(penalty, "check_run", None)
-        if check is None:
-            return []
-        return list(check(config.penalty, dataset_size=dataset_size, batch_size=config.batch_size,
-                          steps=config.steps))
+        return list(PENALTIES[config.backbone.penalty].check_run(
+            config.penalty, dataset_size=int(np.prod(dataset.factor_sizes)), batch_size=config.batch_size,
+            steps=config.steps))
 
     # ---- the model ---------------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
