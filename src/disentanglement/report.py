@@ -62,8 +62,11 @@ def write_report(run_dir: str | Path, *, device: str = "cpu", progress: bool = T
     samples = viz.save_samples(model, stats_images[-10:].float().cpu().numpy(), fig / "samples.png")
     amounts = viz.axis_bars(axes, fig / "axes.png") if any(a.amount is not None for a in axes) else None
     curves = viz.training_curves(run.read_log(), fig / "curves.png")
+    graph = model.graph()
+    graph_png = viz.graph_plot(*graph, fig / "graph.png") if graph is not None else None
     bar.update()
-    score_html = _score_section(run, dataset, model, axes, device, score_seeds, steps, bar)
+    scored = [a for a in axes if not a.intervene]          # an intervention is meant to move what it causes
+    score_html = _score_section(run, dataset, model, scored, device, score_seeds, steps, bar)
     bar.update()
 
     ordered = axes[0].amount is not None
@@ -77,7 +80,8 @@ def write_report(run_dir: str | Path, *, device: str = "cpu", progress: bool = T
 {score_html}
 <section><h2>Metrics</h2><p class="note">The representation scored is {html.escape(model.representation_name)}.</p>
 {_metrics_html(run)}</section>
-<section><h2>Traversal grids</h2><p class="note">One axis per row, the others held at the anchor; one grid per anchor.</p>
+{f'<section><h2>Causal graph</h2><p class="note">The learned adjacency |A| (row: cause, column: effect) beside the true graph.</p>{_img(graph_png, "causal graph")}</section>' if graph_png else ""}
+<section><h2>Traversal grids</h2><p class="note">One axis per row, the others held at the anchor; one grid per anchor.{" A row do(c) is the intervention on concept c: its descendants follow through the learned graph, unlike the plain traversal of c above it." if any(a.intervene for a in axes) else ""}</p>
 {"".join(f"<h3>anchor {i}</h3>" + _img(p, f"traversal grid anchor {i}") for i, p in enumerate(grids))}</section>
 {f'<section><h2>Reconstructions</h2><p class="note">Inputs above, decoded posterior means below.</p>{_img(recon, "reconstructions")}</section>' if recon else ""}
 <section><h2>Samples</h2><p class="note">Data above, draws from the model's prior below.</p>{_img(samples, "samples")}</section>

@@ -59,3 +59,34 @@ class Glyphs(FactorDataset):
         pad = np.pad(img, ((0, 0), (1, 1), (1, 1)))
         img = (pad[:, 1:-1, :-2] + 2 * pad[:, 1:-1, 1:-1] + pad[:, 1:-1, 2:]) / 4
         return img[:, None].astype(np.float32)              # (n, 1, 16, 16)
+
+
+class Shadows(FactorDataset):
+    """A toy with causally related concepts (for CausalVAE tests): a post of some height on a 16x16 floor,
+    lit by a lamp at some position; the post's shadow on the floor follows from both.
+
+    Factors: lamp position 6 (columns 1..11 in steps of 2, on the top row) and post height 4 (3..6 pixels,
+    at column 12).  Concepts: lamp position, post height, shadow length = round(height * (12 - lamp) / 12)
+    + 1 pixels to the right of the post — graph lamp -> shadow <- height.  24 images.
+    """
+
+    name = "shadows"
+    factor_names = ("lamp", "height")
+    factor_sizes = (6, 4)
+    observation_shape = (1, 16, 16)
+    concept_names = ("lamp", "height", "shadow")
+    adjacency = np.array([[0, 0, 1], [0, 0, 1], [0, 0, 0]])
+
+    def concepts(self, factors) -> np.ndarray:
+        """(n, 2) factor classes -> (n, 3) concept values: lamp column, post height, shadow length (pixels)."""
+        lamp, height = self._check_factors(factors).T
+        column, tall = 1 + 2 * lamp, 3 + height
+        return np.stack([column, tall, np.round(tall * (12 - column) / 12) + 1], 1).astype(np.float64)
+
+    def _render(self, factors: np.ndarray) -> np.ndarray:
+        img = np.zeros((len(factors), 16, 16), dtype=np.float32)
+        for i, (column, tall, shadow) in enumerate(self.concepts(factors).astype(int)):
+            img[i, 0:2, column:column + 2] = 1.0                 # the lamp
+            img[i, 15 - tall:15, 12] = 1.0                       # the post, standing on row 15
+            img[i, 15, 12:min(16, 12 + shadow + 1)] = 0.5        # its shadow along the floor
+        return img[:, None]

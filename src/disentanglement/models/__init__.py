@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .ada_gvae import AdaGVAE, AdaMLVAE
 from .base import Axis, Backbone, Batch, Phase
+from .causal_vae import CausalVAE
 from .infogan import InfoGAN
 from .vae import VAE
 
@@ -12,6 +13,7 @@ BACKBONES: dict[str, type[Backbone]] = {
     "ada_gvae": AdaGVAE,            # Locatello et al. 2020, pairs, average aggregation
     "ada_mlvae": AdaMLVAE,          # Locatello et al. 2020, pairs, product-of-experts aggregation
     "infogan": InfoGAN,             # Chen et al. 2016
+    "causal_vae": CausalVAE,        # Yang et al. 2021, concept labels and a learned causal graph
 }
 
 
@@ -20,4 +22,4 @@ def build_model(config, dataset) -> Backbone:
     return BACKBONES[config.backbone_name].build(config, dataset)
 
 
-__all__ = ["BACKBONES", "AdaGVAE", "AdaMLVAE", "Axis", "Backbone", "Batch", "InfoGAN", "Phase", "VAE", "build_model"]
+__all__ = ["BACKBONES", "AdaGVAE", "AdaMLVAE", "Axis", "Backbone", "Batch", "CausalVAE", "InfoGAN", "Phase", "VAE", "build_model"]

@@ -13,7 +13,8 @@ A **backbone** (VAE, Ada-GVAE, InfoGAN, later CausalVAE and a diffusion autoenco
   the named ``Axis`` list (most informative first), ``decode(points)`` an image for each point, and
   ``traverse(points, axis)`` the images along one axis (a CausalVAE overrides it: turning a concept is an
   intervention that its children follow);
-- optionally ``reconstruct(images)`` (autoencoders) and ``sample(n, generator)`` (everything generative).
+- optionally ``reconstruct(images)`` (autoencoders), ``sample(n, generator)`` (everything generative) and
+  ``graph()`` (a model with a causal graph: the learned adjacency beside the true one).
 
 The trainer, ``evaluate``, ``viz/`` and the report use only these; none of them imports a concrete model.
 
@@ -74,7 +75,9 @@ class Axis:
     value there (an InfoGAN continuous code); "category" writes the one-hot of category ``value`` into the
     columns (an InfoGAN categorical code).  ``labels`` name the S steps; ``amount`` is how much the axis
     carries, for ordering and the bar chart (a VAE latent's mean KL in nats; None where not defined), with
-    ``amount_name``; ``active`` is False for an axis the model does not use (a collapsed latent).
+    ``amount_name``; ``active`` is False for an axis the model does not use (a collapsed latent);
+    ``intervene`` marks an intervention do(axis = value), which the model propagates to what the axis causes
+    (CausalVAE): such an axis is meant to move several factors, so the traversal score leaves it out.
     """
 
     name: str
@@ -85,6 +88,7 @@ class Axis:
     amount: Optional[float] = None
     amount_name: str = ""
     active: bool = True
+    intervene: bool = False
 
     def __post_init__(self):
         if self.move not in MOVES:
@@ -170,6 +174,11 @@ class Backbone(nn.Module):
     def describe(self) -> str:
         """One line on the model's layout, for the report's subtitle."""
         return ""
+
+    def graph(self) -> Optional[tuple[np.ndarray, np.ndarray, tuple[str, ...]]]:
+        """(learned adjacency (C, C), true adjacency (C, C) or None, concept names) of a model with a causal
+        graph (CausalVAE); None otherwise."""
+        return None
 
     @classmethod
     def check(cls, config, dataset) -> list[str]:

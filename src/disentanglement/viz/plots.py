@@ -101,3 +101,22 @@ def effect_heatmap(effect: np.ndarray, path: str | Path, *, factor_names: Sequen
     label = "factor movement" + (" above the noise floor" if floor is not None else "") + " (share of its range)"
     fig.colorbar(image, ax=ax, label=label)
     return _save(fig, path)
+
+
+def graph_plot(learned: np.ndarray, true: np.ndarray | None, names: Sequence[str], path: str | Path) -> Path:
+    """The learned adjacency |A| (A[j, i]: edge j -> i) as a heat map beside the true graph (if known)."""
+    panels = [("learned |A|", np.abs(np.asarray(learned, dtype=float)))]
+    if true is not None:
+        panels.append(("true graph", np.asarray(true, dtype=float)))
+    fig = Figure(figsize=(4.2 * len(panels), 3.8), layout="constrained")
+    for k, (title, m) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), k + 1)
+        ax.imshow(m, cmap="Greys", vmin=0, vmax=max(1e-9, float(m.max())))
+        ax.set_xticks(range(len(names)), list(names), rotation=45, ha="right")
+        ax.set_yticks(range(len(names)), list(names))
+        ax.set_xlabel("effect")
+        ax.set_ylabel("cause")
+        for (r, c), v in np.ndenumerate(m):
+            ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=8, color="tab:red")
+        ax.set_title(title)
+    return _save(fig, path)
