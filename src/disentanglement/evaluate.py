@@ -59,24 +59,52 @@ def mean_encoder(model, device, batch: int | None = None, workers: int | None = 
     return encode
 
 
-def parse_metrics(names: str | None) -> list[str]:
+CONCEPT_METRICS = ("mic",)   # need concept labels (pendulum, flow): MIC / TIC of each concept's latent block
+
+
+def parse_metrics(names: str | None) -> list[str] | None:
+    """A comma-separated subset of the metrics, or None for the default: the study's suite (and the concept
+    metrics where the dataset has concepts)."""
     if not names:
-        return list(M.METRICS)
+        return None
     chosen = [n.strip() for n in names.split(",") if n.strip()]
-    unknown = [n for n in chosen if n not in M.METRICS]
+    known = (*M.METRICS, *CONCEPT_METRICS)
+    unknown = [n for n in chosen if n not in known]
     if unknown or not chosen:
-        raise UserError(f"unknown metric {unknown[0] if unknown else names!r}; choose from: {', '.join(M.METRICS)}")
+        raise UserError(f"unknown metric {unknown[0] if unknown else names!r}; choose from: {', '.join(known)}")
     return chosen
+
+
+def concept_scores(dataset, encode, *, random_state: int = 0, num: int = 1000) -> dict:
+    """MIC / TIC (metrics.mic) between each concept's latent block and the concept's true value, on ``num``
+    scenes drawn without replacement (RandomState(random_state)); D split evenly into the C concepts' blocks
+    in order, as CausalVAE's latent is laid out (a VAE's latents are taken in the same blocks)."""
+    rs = np.random.RandomState(random_state)
+    index = np.sort(rs.choice(len(dataset), size=min(num, len(dataset)), replace=False))
+    factors = dataset.index_to_factors(index)
+    codes = np.asarray(encode(dataset.images(factors)))
+    concepts = np.asarray(dataset.concepts(factors), dtype=np.float64)
+    if codes.shape[1] % concepts.shape[1]:
+        raise UserError(f"mic splits the {codes.shape[1]} code dimensions into the dataset's {concepts.shape[1]} "
+                        f"concepts: train with a latent size that is a multiple of {concepts.shape[1]}")
+    return M.mic(codes, concepts)
 
 
 def evaluate_run(path: str | Path, *, metrics: list[str] | None = None, random_state: int = 0,
                  device: str = "cpu", progress: bool = True) -> dict:
     """Run the study's metric suite on a trained run; write and return ``metrics.json``'s content."""
     config, dataset, model, step = load_trained(path, device)
-    names = metrics or list(M.METRICS)
+    has_concepts = hasattr(dataset, "concepts")
+    names = metrics or [*M.METRICS, *(CONCEPT_METRICS if has_concepts else ())]
+    if not has_concepts and set(names) & set(CONCEPT_METRICS):
+        raise UserError(f"{', '.join(sorted(set(names) & set(CONCEPT_METRICS)))} needs a dataset with concept labels "
+                        f"(pendulum, flow, shadows); {config.dataset} has none")
     start = time.perf_counter()
-    scores = M.evaluate(dataset, mean_encoder(model, device), random_state=random_state, metrics=names,
-                        progress=progress)
+    encode = mean_encoder(model, device)
+    suite = [n for n in names if n in M.METRICS]
+    scores = M.evaluate(dataset, encode, random_state=random_state, metrics=suite, progress=progress) if suite else {}
+    if "mic" in names:
+        scores.update(concept_scores(dataset, encode, random_state=random_state))
     record = {"metrics": scores, "random_state": random_state, "requested": names, "step": step,
               "representation": model.representation_name, "settings": "disentanglement_lib study defaults",
               "seconds": round(time.perf_counter() - start, 2)}

@@ -2,6 +2,7 @@
 from .base import FactorDataset, TorchView
 from .dsprites import DSprites
 from .pairs import PairSampler
+from .pendulum import Flow, Flow64, Pendulum, Pendulum64
 from .stream import BatchStream, Drawn
 from .toy import Glyphs, Shadows, Squares
 
@@ -11,7 +12,11 @@ DATASETS = {
     "squares": Squares,
     "glyphs": Glyphs,
     "shadows": Shadows,
+    "pendulum": Pendulum,           # Yang et al. 2021 (CausalVAE), 96x96 RGB, concepts and their causal graph
+    "pendulum64": Pendulum64,
+    "flow": Flow,
+    "flow64": Flow64,
 }
 
-__all__ = ["DATASETS", "BatchStream", "Drawn", "FactorDataset", "PairSampler", "TorchView", "DSprites", "Glyphs",
+__all__ = ["DATASETS", "BatchStream", "Drawn", "FactorDataset", "Flow", "Flow64", "Pendulum", "Pendulum64", "PairSampler", "TorchView", "DSprites", "Glyphs",
            "Shadows", "Squares"]

@@ -66,6 +66,7 @@ from .base import FactorDataset
 SUPERSAMPLE = 4
 _AXES_PX = 0.775 * 96          # width of the authors' axes region in pixels (default subplot, 1 inch, 96 dpi)
 _PX_PER_PT = 96 / 72
+PATCH_EDGE_PT = 1.0            # matplotlib patches made with color= also get a 1 pt outline of that colour
 
 WHITE = (1.0, 1.0, 1.0)
 BLACK = (0.0, 0.0, 0.0)
@@ -102,18 +103,23 @@ class _Raster:
     def _paint(self, win, mask: np.ndarray, color) -> None:
         self.rgb[win][mask] = color
 
-    def disk(self, cx: float, cy: float, r: float, color) -> None:
-        """A circle of radius r in data units (an ellipse in pixels when the axes scales differ)."""
+    def disk(self, cx: float, cy: float, r: float, color, edge_pt: float = PATCH_EDGE_PT) -> None:
+        """A circle of radius r in data units (an ellipse in pixels when the axes scales differ), with an
+        outline ``edge_pt`` points wide in the same colour (so it grows by half the outline width)."""
         uc, vc = self.px(cx, cy)
-        ru, rv = r * self.sx, r * self.sy
+        grow = edge_pt * self.pt / 2
+        ru, rv = r * self.sx + grow, r * self.sy + grow
         w = self._window(uc - ru, uc + ru, vc - rv, vc + rv)
         if w is not None:
             win, u, v = w
             self._paint(win, ((u - uc) / ru) ** 2 + ((v - vc) / rv) ** 2 <= 1.0, color)
 
-    def rect(self, x0: float, y0: float, x1: float, y1: float, color) -> None:
+    def rect(self, x0: float, y0: float, x1: float, y1: float, color, edge_pt: float = PATCH_EDGE_PT) -> None:
+        """An axis-aligned rectangle with an outline ``edge_pt`` points wide in the same colour."""
+        grow = edge_pt * self.pt / 2
         ua, vb = self.px(x0, y0)
         ub, va = self.px(x1, y1)
+        ua, ub, va, vb = ua - grow, ub + grow, va - grow, vb + grow
         w = self._window(ua, ub, va, vb)
         if w is not None:
             win, u, v = w
@@ -129,8 +135,10 @@ class _Raster:
         win, u, v = w
         du, dv = ub - ua, vb - va
         length2 = du * du + dv * dv
-        if length2 == 0.0:
-            mask = (u - ua) ** 2 + (v - va) ** 2 <= hw * hw if cap == "round" else np.zeros(np.broadcast_shapes(u.shape, v.shape), bool)
+        if length2 == 0.0:                                                  # a dot (round) or nothing (butt)
+            if cap != "round":
+                return
+            mask = (u - ua) ** 2 + (v - va) ** 2 <= hw * hw
         else:
             t = ((u - ua) * du + (v - va) * dv) / length2                   # position along the stroke, 0..1
             if cap == "butt":
@@ -149,7 +157,15 @@ class _Raster:
     def image(self) -> np.ndarray:
         """(3, size, size) float32: the mean of each ss x ss block of fine pixels."""
         s, ss = self.size, self.ss
-        return self.rgb.reshape(s, ss, s, ss, 3).mean(axis=(1, 3)).transpose(2, 0, 1)
+        fine_rows = self.rgb.reshape(s, ss, self.n * 3)
+        rows = fine_rows[:, 0].copy()                       # sum the ss fine rows of each pixel row
+        for k in range(1, ss):                              # (slice sums: much faster than mean(axis=(1, 3)))
+            rows += fine_rows[:, k]
+        fine_cols = rows.reshape(s, s, ss, 3)
+        block = fine_cols[:, :, 0].copy()                   # ... then the ss fine columns of each pixel
+        for k in range(1, ss):
+            block += fine_cols[:, :, k]
+        return (block / (ss * ss)).transpose(2, 0, 1)
 
 
 def _equal_width_classes(values: np.ndarray, lo: float, hi: float, bins: int) -> np.ndarray:
@@ -373,3 +389,23 @@ class Flow(_ConceptDataset):
             r.segment((self.xlim[0], FLOOR), (self.xlim[1], FLOOR), 2, BLACK)               # ground
             out[k] = r.image()
         return out
+
+
+class Pendulum64(Pendulum):
+    """The Pendulum scenes at 64 x 64 (``--dataset pendulum64``): the study's conv nets take them."""
+
+    name = "pendulum64"
+    observation_shape = (3, 64, 64)
+
+    def __init__(self, size: int = 64):
+        super().__init__(size)
+
+
+class Flow64(Flow):
+    """The Flow scenes at 64 x 64 (``--dataset flow64``)."""
+
+    name = "flow64"
+    observation_shape = (3, 64, 64)
+
+    def __init__(self, size: int = 64):
+        super().__init__(size)

@@ -15,6 +15,7 @@ from .dci import dci
 from .factor_vae import factor_vae_score
 from .factor_vae import num_images as _factor_vae_images
 from .irs import irs
+from .mic import mic, mic_tic
 from .mig import mig
 from .modularity_explicitness import modularity_explicitness
 from .sap import sap
@@ -79,5 +80,5 @@ def evaluate(dataset, encode, *, random_state: int = 0, metrics=None, progress: 
 
 
 __all__ = ["METRICS", "CachedEncoder", "beta_vae_score", "cached_encoder", "dci", "evaluate",
-           "factor_vae_score", "irs", "mig", "modularity_explicitness", "planned_images", "sample_codes",
-           "sap", "unsupervised"]
+           "factor_vae_score", "irs", "mic", "mic_tic", "mig", "modularity_explicitness", "planned_images",
+           "sample_codes", "sap", "unsupervised"]
