@@ -90,3 +90,19 @@ def test_bad_input_is_one_line(capsys, tmp_path):
         assert main(["train", "--model", "causal_vae", *argv, "--out", str(tmp_path / "r")]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and needle in err, err
+
+
+def test_evaluate_scores_concept_blocks_with_mic(tmp_path):
+    from disentanglement.errors import UserError
+    from disentanglement.evaluate import evaluate_run
+    from disentanglement.train import train
+
+    config = make_config({"model": "causal_vae", "dataset": "shadows", "steps": 2}, ["causal_vae.latent_dim=6"])
+    train(config, tmp_path / "c", progress=False, tensorboard=False)
+    record = evaluate_run(tmp_path / "c", metrics=["mig", "mic"], progress=False)
+    m = record["metrics"]
+    assert {"mig", "mic", "tic", "mic.0", "mic.2"} <= set(m) and 0 <= m["tic"] <= m["mic"] <= 1
+    train(make_config({"dataset": "squares", "steps": 1}, ["vae.latent_dim=3"]), tmp_path / "v", progress=False,
+          tensorboard=False)
+    with pytest.raises(UserError, match="mic needs a dataset with concept labels"):
+        evaluate_run(tmp_path / "v", metrics=["mic"], progress=False)
