@@ -21,10 +21,10 @@ import torch
 from disentanglement.runs import load_trained
 
 PUBLISHED = {"CausalVAE": (95.1, 81.6), "β-VAE": (22.6, 12.5)}   # MIC / TIC in %, Yang et al. 2021, Table 1
-RUNS = {  # label -> --model, settings
-    "CausalVAE, A from zero": ("causal_vae", []),
-    "CausalVAE, A from the true graph": ("causal_vae", ["causal_vae.init_graph=true"]),
-    "β-VAE (16 latents)": ("beta_vae", ["vae.latent_dim=16", "penalty.beta=4"]),
+RUNS = {  # key -> (label, --model, settings)
+    "causal_zero": ("CausalVAE, A from zero", "causal_vae", []),
+    "causal_true": ("CausalVAE, A from the true graph", "causal_vae", ["causal_vae.init_graph=true"]),
+    "beta_vae": ("β-VAE β = 4 (16 latents)", "beta_vae", ["vae.latent_dim=16", "penalty.beta=4"]),
 }
 
 
@@ -53,9 +53,9 @@ def main() -> None:
     parser.add_argument("--out", default="runs/causal")
     args = parser.parse_args()
     rows = []
-    for label in args.runs.split(","):
-        model, sets = RUNS[label]
-        run = Path(args.out) / f"{model}{'_true_init' if 'init_graph=true' in ' '.join(sets) else ''}_seed{args.seed}"
+    for key in args.runs.split(","):
+        label, model, sets = RUNS[key]
+        run = Path(args.out) / f"{key}_seed{args.seed}"
         if not (run / "report.html").exists():
             cli("train", "--model", model, "--dataset", args.dataset, "--steps", str(args.steps), "--seed",
                 str(args.seed), "--out", str(run), "--no-progress", *[a for s in sets for a in ("--set", s)])

@@ -103,20 +103,41 @@ def effect_heatmap(effect: np.ndarray, path: str | Path, *, factor_names: Sequen
     return _save(fig, path)
 
 
-def graph_plot(learned: np.ndarray, true: np.ndarray | None, names: Sequence[str], path: str | Path) -> Path:
-    """The learned adjacency |A| (A[j, i]: edge j -> i) as a heat map beside the true graph (if known)."""
-    panels = [("learned |A|", np.abs(np.asarray(learned, dtype=float)))]
-    if true is not None:
-        panels.append(("true graph", np.asarray(true, dtype=float)))
-    fig = Figure(figsize=(4.2 * len(panels), 3.8), layout="constrained")
+def graph_plot(learned: np.ndarray, true: np.ndarray | None, names: Sequence[str], path: str | Path, *,
+               threshold: float = 0.3) -> Path:
+    """The learned causal graph beside the true one: concepts on a circle, an arrow j -> i for each
+    |A[j, i]| > ``threshold`` (labelled with A[j, i], width by |A|), and the adjacency matrices below."""
+    learned = np.asarray(learned, dtype=float)
+    panels = [("learned A", learned)] + ([("true graph", np.asarray(true, dtype=float))] if true is not None else [])
+    n = len(names)
+    angle = np.pi / 2 - 2 * np.pi * np.arange(n) / n
+    xy = np.stack([np.cos(angle), np.sin(angle)], 1)                     # (C, 2) node positions
+    fig = Figure(figsize=(4.4 * len(panels), 8.0), layout="constrained")
     for k, (title, m) in enumerate(panels):
-        ax = fig.add_subplot(1, len(panels), k + 1)
-        ax.imshow(m, cmap="Greys", vmin=0, vmax=max(1e-9, float(m.max())))
-        ax.set_xticks(range(len(names)), list(names), rotation=45, ha="right")
-        ax.set_yticks(range(len(names)), list(names))
-        ax.set_xlabel("effect")
-        ax.set_ylabel("cause")
+        ax = fig.add_subplot(2, len(panels), k + 1)
+        for j, i in zip(*np.nonzero(np.abs(m) > threshold)):
+            if i == j:
+                continue
+            ax.annotate("", xy=xy[i] * 0.82 + xy[j] * 0.18, xytext=xy[j] * 0.82 + xy[i] * 0.18,
+                        arrowprops=dict(arrowstyle="-|>", lw=0.8 + 2.5 * min(1.0, abs(m[j, i])),
+                                        color="tab:blue" if title.startswith("learned") else "black"))
+            if title.startswith("learned"):
+                mid = (xy[i] + xy[j]) / 2
+                ax.text(*mid, f"{m[j, i]:.2f}", fontsize=8, color="tab:blue", ha="center", va="center",
+                        bbox=dict(facecolor="white", edgecolor="none", pad=0.5))
+        for p, name in zip(xy, names):
+            ax.text(*p, name.replace("_", "\n"), ha="center", va="center", fontsize=9,
+                    bbox=dict(boxstyle="round", facecolor="#f4f4f4", edgecolor="gray"))
+        ax.set_xlim(-1.5, 1.5)
+        ax.set_ylim(-1.4, 1.4)
+        ax.set_axis_off()
+        ax.set_title(title + (f" (edges: |A| > {threshold:g})" if title.startswith("learned") else ""))
+        mat = fig.add_subplot(2, len(panels), len(panels) + k + 1)
+        mat.imshow(np.abs(m), cmap="Greys", vmin=0, vmax=max(1e-9, float(np.abs(m).max())))
+        mat.set_xticks(range(n), list(names), rotation=45, ha="right")
+        mat.set_yticks(range(n), list(names))
+        mat.set_xlabel("effect")
+        mat.set_ylabel("cause")
         for (r, c), v in np.ndenumerate(m):
-            ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=8, color="tab:red")
-        ax.set_title(title)
+            mat.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=8, color="tab:red")
     return _save(fig, path)
