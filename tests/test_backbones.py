@@ -101,7 +101,8 @@ LAYERS = [  # a module may import from its own layer's package or from lower lay
     {"config"},
     {"runs"},
     {"train", "viz"},
-    {"evaluate", "report"},
+    {"evaluate", "report", "aggregate"},
+    {"sweep"},
     {"cli", "__main__", "__init__"},
 ]
 CONCRETE_MODELS = {"models.vae", "models.infogan", "models.ada_gvae", "models.causal_vae"}

@@ -5,13 +5,16 @@ import argparse
 import dataclasses
 import json
 import sys
+from pathlib import Path
 
 from . import config as cfg
 from .errors import UserError
+from .aggregate import aggregate
 from .evaluate import evaluate_run, parse_metrics, score_file, table
 from .registry import BACKBONES, DATASETS, PENALTIES
 from .report import write_report
 from .runs import Run
+from .sweep import sweep
 from .train import pick_device, summary, train
 from .viz import tensorboard_traversal
 
@@ -100,6 +103,22 @@ def _score(args) -> int:
     return 0
 
 
+def _sweep(args) -> int:
+    out = args.out or f"sweeps/{Path(args.study).stem}"
+    summary = sweep(args.study, out, workers=args.workers, ray=args.ray, progress=not args.no_progress)
+    print(f"sweep {summary['study']}: {summary['runs']} runs — {summary['finished']} finished now "
+          f"({summary['resumed']} resumed), {summary['skipped_done']} already done, {summary['failed']} failed"
+          f" ({summary['backend']}); {out}/summary.json")
+    for failure in summary["failures"]:
+        print(f"  failed: {failure['name']}: {failure['error']}")
+    return 1 if summary["failed"] else 0
+
+
+def _aggregate(args) -> int:
+    print(f"wrote {aggregate(args.sweep, udr=not args.no_udr)} and {args.sweep}/table.csv, table.parquet")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="disentangle", description="Disentangled representation learning.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -139,6 +158,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--device", help="cpu, cuda or cuda:N; default cuda when available")
     r.add_argument("--no-progress", action="store_true")
     r.set_defaults(func=_report)
+
+    w = sub.add_parser("sweep", help="run a study file: every (method, setting, dataset, seed) as a run directory")
+    w.add_argument("study", metavar="STUDY.yaml")
+    w.add_argument("--out", help="sweep directory; default sweeps/<study file name>")
+    w.add_argument("--workers", type=int, default=1, help="local processes, one run each (default 1)")
+    w.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="run on Ray: a local Ray (no address) or an existing cluster (ADDRESS, e.g. auto or ray://host:10001)")
+    w.add_argument("--no-progress", action="store_true")
+    w.set_defaults(func=_sweep)
+
+    a = sub.add_parser("aggregate", help="one table and the study's plots of a sweep; writes SWEEP/report.html")
+    a.add_argument("sweep", metavar="SWEEP_DIR")
+    a.add_argument("--no-udr", action="store_true", help="skip UDR (it encodes 1000 images with every model)")
+    a.set_defaults(func=_aggregate)
 
     d = sub.add_parser("datasets", help="list the built-in datasets and their factors")
     d.set_defaults(func=_datasets)

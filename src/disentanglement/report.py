@@ -42,10 +42,11 @@ def _fmt(v) -> str:
 
 
 def write_report(run_dir: str | Path, *, device: str = "cpu", progress: bool = True, steps: int = 9, seeds: int = 3,
-                 score_seeds: int = 32) -> Path:
+                 score_seeds: int = 32, predictor_cache: Path | None = None) -> Path:
     """Make every figure under RUN/figures/ and write RUN/report.html; return the report's path.
 
-    Traversals turn each of the model's axes through ``steps`` values around ``seeds`` anchors."""
+    Traversals turn each of the model's axes through ``steps`` values around ``seeds`` anchors.  The factor
+    predictor is cached in RUN/, or in ``predictor_cache`` (a folder shared by the runs of a sweep)."""
     run = Run(run_dir)
     config, dataset, model, step = load_trained(run.path, device)
     fig = run.figures
@@ -66,7 +67,9 @@ def write_report(run_dir: str | Path, *, device: str = "cpu", progress: bool = T
     graph_png = viz.graph_plot(*graph, fig / "graph.png") if graph is not None else None
     bar.update()
     scored = [a for a in axes if not a.intervene]          # an intervention is meant to move what it causes
-    score_html = _score_section(run, dataset, model, scored, device, score_seeds, steps, bar)
+    cache = (Path(predictor_cache) / f"factor_predictor_{config.dataset}.pt") if predictor_cache else \
+        run.path / "factor_predictor.pt"
+    score_html = _score_section(run, dataset, model, scored, device, score_seeds, steps, bar, cache)
     bar.update()
 
     ordered = axes[0].amount is not None
@@ -109,12 +112,12 @@ def _write_page(run: Run, body: str) -> Path:
     return out
 
 
-def _score_section(run: Run, dataset, model, axes, device, seeds: int, steps: int, bar) -> str:
+def _score_section(run: Run, dataset, model, axes, device, seeds: int, steps: int, bar, cache: Path) -> str:
     """Train (or load) the factor predictor, compute the traversal score, draw its heat map: an HTML section."""
     if not getattr(dataset, "factor_sizes", ()):
         return '<section><h2>Traversal score</h2><p class="note">this dataset has no known factors.</p></section>'
     bar.set_postfix_str("factor predictor")
-    predictor, accuracy = viz.load_or_train(dataset, run.path / "factor_predictor.pt", device=device)
+    predictor, accuracy = viz.load_or_train(dataset, cache, device=device)
     result = viz.model_traversal_score(model, dataset, predictor.readout, axes=axes, seeds=seeds, steps=steps,
                                        device=device)
     sweeps = f"turn it around {seeds} anchors"

@@ -19,6 +19,7 @@ from .mic import mic, mic_tic
 from .mig import mig
 from .modularity_explicitness import modularity_explicitness
 from .sap import sap
+from .udr import udr
 from .unsupervised import unsupervised
 
 METRICS = ("beta_vae", "factor_vae", "mig", "sap", "dci", "modularity_explicitness", "irs", "unsupervised")
@@ -81,4 +82,4 @@ def evaluate(dataset, encode, *, random_state: int = 0, metrics=None, progress: 
 
 __all__ = ["METRICS", "CachedEncoder", "beta_vae_score", "cached_encoder", "dci", "evaluate",
            "factor_vae_score", "irs", "mic", "mic_tic", "mig", "modularity_explicitness", "planned_images",
-           "sample_codes", "sap", "unsupervised"]
+           "sample_codes", "sap", "udr", "unsupervised"]

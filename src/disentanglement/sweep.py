@@ -1,0 +1,280 @@
+"""Studies: many runs from one study file, on this machine (a process pool) or on a Ray cluster.
+
+A study file (YAML) names the methods with their hyper-parameter grids, the seeds, datasets, steps and
+metrics (``studies/small.yaml``, ``studies/locatello2019.yaml``)::
+
+    name: small
+    datasets: [squares]            # or dataset: squares
+    steps: 300
+    seeds: [0, 1]
+    metrics: [mig, dci]
+    settings: {lr: 0.001}          # training settings shared by every run
+    report: false                  # write each run's report.html (trains a factor predictor per dataset)
+    methods:
+      beta_vae:                    # a name of your choice
+        model: beta_vae            # --model
+        set: {vae.latent_dim: 4}   # fixed settings (--set)
+        grid: {penalty.beta: [1, 4]}
+        combine: product           # product (default) | zip
+
+Every (method, grid point, dataset, seed) is a normal run directory under ``sweeps/NAME/runs/`` — trained,
+evaluated and (optionally) reported by the same code as ``disentangle train / evaluate / report``.  Rerunning
+the command skips finished runs and resumes interrupted ones from their checkpoints; a run that fails (an
+exception, a NaN loss, a killed worker) is recorded in its ``status.json`` and the sweep goes on.  Every
+config is built and checked before anything starts, so a typo fails in one line, not after an hour.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from tqdm.auto import tqdm
+
+from .config import Config, load_yaml, make_config
+from .errors import UserError
+from .evaluate import evaluate_run
+from .report import write_report
+from .runs import Run, atomic_write_text
+from .train import train
+
+STUDY_KEYS = ("name", "dataset", "datasets", "steps", "seeds", "metrics", "settings", "methods", "report")
+METHOD_KEYS = ("model", "set", "grid", "combine")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a study: its name (the run directory's), method, grid point and config."""
+
+    name: str
+    method: str
+    point: dict
+    config: Config
+    metrics: Optional[list[str]]
+    report: bool
+
+    def task(self, root: Path) -> dict:
+        """What a worker needs (plain values: it crosses process boundaries)."""
+        return {"name": self.name, "dir": str(root / "runs" / self.name), "config": self.config.to_dict(),
+                "metrics": self.metrics, "report": self.report, "cache": str(root / "cache")}
+
+
+@dataclass
+class Study:
+    name: str
+    runs: list[RunSpec] = field(default_factory=list)
+
+
+def _label(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def _points(method: str, grid: dict, combine: str) -> list[dict]:
+    if not isinstance(grid, dict):
+        raise UserError(f"methods.{method}.grid must map settings to lists of values, got {grid!r}")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise UserError(f"methods.{method}.grid.{key} is an empty grid: give a non-empty list of values")
+    keys = list(grid)
+    if combine == "product":
+        return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))] if keys else [{}]
+    if combine == "zip":
+        lengths = {len(grid[k]) for k in keys}
+        if len(lengths) > 1:
+            raise UserError(f"methods.{method}: combine: zip needs lists of one length, got {sorted(lengths)}")
+        return [dict(zip(keys, combo)) for combo in zip(*(grid[k] for k in keys))] if keys else [{}]
+    raise UserError(f"methods.{method}.combine must be product or zip, got {combine!r}")
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and expand a study file; every run's config is built (and so checked) here."""
+    data = load_yaml(path)
+    unknown = sorted(set(data) - set(STUDY_KEYS))
+    if unknown:
+        raise UserError(f"{path}: unknown study key {unknown[0]!r}; valid: {', '.join(STUDY_KEYS)}")
+    methods = data.get("methods") or {}
+    if not isinstance(methods, dict) or not methods:
+        raise UserError(f"{path}: no methods: add `methods:` with at least one method (see studies/small.yaml)")
+    datasets = data.get("datasets") or ([data["dataset"]] if "dataset" in data else ["dsprites"])
+    seeds = data.get("seeds", [0])
+    seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if not seeds:
+        raise UserError(f"{path}: seeds is empty: give a list (e.g. [0, 1]) or a count")
+    settings = dict(data.get("settings") or {})
+    if "steps" in data:
+        settings["steps"] = data["steps"]
+    metrics = data.get("metrics")
+    study = Study(str(data.get("name") or Path(path).stem))
+    seen: dict[str, str] = {}
+    for method, spec in methods.items():
+        spec = spec or {}
+        bad = sorted(set(spec) - set(METHOD_KEYS))
+        if bad:
+            raise UserError(f"{path}: unknown key methods.{method}.{bad[0]}; valid: {', '.join(METHOD_KEYS)}")
+        fixed = [f"{k}={_label(v)}" for k, v in (spec.get("set") or {}).items()]
+        for point in _points(method, spec.get("grid") or {}, spec.get("combine", "product")):
+            for dataset in datasets:
+                for seed in seeds:
+                    values = {**settings, "model": spec.get("model", method), "dataset": dataset, "seed": seed}
+                    overrides = fixed + [f"{k}={_label(v)}" for k, v in point.items()]
+                    try:
+                        config = make_config(values, overrides)
+                    except UserError as err:
+                        raise UserError(f"{path}: methods.{method}: {err}") from None
+                    tag = "_".join(f"{k.split('.')[-1]}{_label(v)}" for k, v in point.items())
+                    name = re.sub(r"[^A-Za-z0-9_.=,-]+", "-", "_".join(
+                        p for p in (method, tag, dataset if len(datasets) > 1 else "", f"seed{seed}") if p))
+                    if name in seen:
+                        raise UserError(f"{path}: two runs would share the directory {name!r} ({seen[name]} and "
+                                        f"{method}): make the method names or grids distinct")
+                    seen[name] = method
+                    study.runs.append(RunSpec(name, method, point, config, metrics, bool(data.get("report", False))))
+    return study
+
+
+# ---- one run, in a worker ------------------------------------------------------------------------------
+def run_task(task: dict) -> dict:
+    """Train (resuming), evaluate and report one run; never raises: failures come back as records."""
+    import torch
+
+    torch.set_num_threads(1)                     # a worker per core
+    start = time.perf_counter()
+    path = Path(task["dir"])
+    record = {"name": task["name"], "status": "done", "resumed": False, "error": None}
+    try:
+        run = Run(path)
+        config = make_config(task["config"])
+        state = run.load_checkpoint() if run.checkpoint_path.exists() else None
+        record["resumed"] = state is not None and state["step"] < config.steps
+        if state is None or state["step"] < config.steps:
+            train(config, path, progress=False, tensorboard=False)
+        last = (run.read_log() or [{}])[-1]
+        bad = [k for k, v in last.items() if isinstance(v, float) and not math.isfinite(v)]
+        if bad:
+            raise FloatingPointError(f"{bad[0]} is {last[bad[0]]} at step {last.get('step')}")
+        if not run.metrics_path.exists():
+            evaluate_run(path, metrics=task["metrics"], progress=False)
+        if task["report"] and not (path / "report.html").exists():
+            write_report(path, progress=False, predictor_cache=Path(task["cache"]))
+    except BaseException as err:  # recorded, and the sweep goes on
+        record.update(status="failed", error=f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}",
+                      traceback=traceback.format_exc(limit=5))
+    record["seconds"] = round(time.perf_counter() - start, 2)
+    path.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path / "status.json", json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def _finished(root: Path, spec: RunSpec) -> bool:
+    status = root / "runs" / spec.name / "status.json"
+    return status.exists() and json.loads(status.read_text()).get("status") == "done"
+
+
+# ---- backends --------------------------------------------------------------------------------------------
+def _local(tasks: list[dict], workers: int, on_done: Callable[[dict], None]) -> None:
+    """A process pool (spawned workers: no forked torch state); a killed worker fails its runs, not the sweep."""
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(run_task, t): t for t in tasks}
+        seen = set()
+        try:
+            remaining = set(futures)
+            while remaining:
+                done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+                for f in done:
+                    record = f.result()
+                    seen.add(f)
+                    on_done(record)
+        except BrokenProcessPool:
+            for f, t in futures.items():
+                if f in seen:
+                    continue
+                if f.done() and f.exception() is None:
+                    on_done(f.result())
+                else:
+                    record_failure(t, "worker killed (BrokenProcessPool); rerun the sweep to resume it")
+                    on_done({"name": t["name"], "status": "failed", "error": "worker killed; rerun the sweep to resume it"})
+
+
+def record_failure(task: dict, error: str) -> None:
+    path = Path(task["dir"])
+    path.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path / "status.json", json.dumps({"name": task["name"], "status": "failed", "error": error},
+                                                       indent=2) + "\n")
+
+
+def _ray(tasks: list[dict], address: str, on_done: Callable[[dict], None]) -> None:
+    """One Ray task per run, with a GPU each where the cluster has GPUs, else one CPU."""
+    try:
+        import ray
+    except ImportError:
+        raise UserError("--ray needs Ray: pip install 'disentanglement[ray]' (or pip install ray)") from None
+    try:
+        ray.init(address=None if address == "local" else address, ignore_reinit_error=True, include_dashboard=False,
+                 log_to_driver=False)
+    except (ConnectionError, ValueError, RuntimeError) as err:
+        raise UserError(f"--ray {address}: cannot reach a Ray cluster there ({str(err).splitlines()[0]}); "
+                        "start one with `ray start --head` or drop the address for a local Ray") from None
+    gpus = ray.cluster_resources().get("GPU", 0)
+    remote = ray.remote(num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1, max_retries=0)(run_task)
+    refs = {remote.remote(t): t for t in tasks}
+    remaining = list(refs)
+    while remaining:
+        done, remaining = ray.wait(remaining, num_returns=1)
+        for ref in done:
+            try:
+                on_done(ray.get(ref))
+            except Exception as err:  # the worker died under the task
+                record_failure(refs[ref], f"{type(err).__name__}: worker lost; rerun the sweep to resume it")
+                on_done({"name": refs[ref]["name"], "status": "failed", "error": f"{type(err).__name__}: worker lost"})
+
+
+# ---- the command ---------------------------------------------------------------------------------------------
+def sweep(study_path: str | Path, out: str | Path, *, workers: int = 1, ray: Optional[str] = None,
+          progress: bool = True) -> dict:
+    """Run every run of the study not yet done; return and write the summary (``out/summary.json``)."""
+    study = load_study(study_path)
+    root = Path(out)
+    (root / "runs").mkdir(parents=True, exist_ok=True)
+    atomic_write_text(root / "study.json", json.dumps(
+        {"name": study.name, "file": str(study_path), "runs": [{"name": r.name, "method": r.method, "point": r.point}
+                                                                for r in study.runs]}, indent=2) + "\n")
+    if ray is None and workers < 1:
+        raise UserError(f"--workers must be >= 1, got {workers}")
+    todo = [r for r in study.runs if not _finished(root, r)]
+    counts = {"done": 0, "failed": 0, "resumed": 0, "skipped": len(study.runs) - len(todo)}
+    failures: list[dict] = []
+    slots = len(todo) if ray is not None else workers
+    bar = tqdm(total=len(study.runs), initial=counts["skipped"], desc=f"sweep {study.name}", unit="run",
+               disable=not progress)
+    bar.set_postfix(running=min(slots, len(todo)), failed=0)
+
+    def on_done(record: dict) -> None:
+        counts["done" if record["status"] == "done" else "failed"] += 1
+        counts["resumed"] += bool(record.get("resumed"))
+        if record["status"] != "done":
+            failures.append({"name": record["name"], "error": record.get("error")})
+        left = len(todo) - counts["done"] - counts["failed"]
+        bar.update(1)
+        bar.set_postfix(running=min(slots, left), failed=counts["failed"])
+
+    tasks = [r.task(root) for r in todo]
+    if tasks:
+        if ray is not None:
+            _ray(tasks, ray, on_done)
+        else:
+            _local(tasks, workers, on_done)
+    bar.close()
+    summary = {"study": study.name, "runs": len(study.runs), "finished": counts["done"], "failed": counts["failed"],
+               "resumed": counts["resumed"], "skipped_done": counts["skipped"], "failures": failures,
+               "backend": f"ray {ray}" if ray is not None else f"local, {workers} worker(s)"}
+    atomic_write_text(root / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return summary
