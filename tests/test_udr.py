@@ -128,13 +128,16 @@ def _permuted_copy(z, rs):
     return z[:, rs.permutation(d)] * rs.choice([-1.0, 1.0], d) * rs.uniform(0.5, 2.0, d)
 
 
-@pytest.mark.parametrize("correlation", ["lasso", "spearman"])
-def test_same_code_up_to_permutation_and_sign_scores_high(correlation):
+@pytest.mark.parametrize("correlation,low,high", [("lasso", 0.9 - 1e-9, 0.9 + 1e-9), ("spearman", 0.95, 1.0)])
+def test_same_code_up_to_permutation_and_sign_scores_high(correlation, low, high):
+    """R is not normalised: Lasso's |coef| of a standardised copy is 1 - alpha = 0.9, which caps the
+    score; Spearman's ~0.01 sample correlations off the matching entries cost a few hundredths."""
     rs = np.random.RandomState(3)
     z = rs.rand(N, 5)
     codes = [z] + [_permuted_copy(z, rs) for _ in range(2)]
     scores = udr(codes, correlation=correlation)["udr.scores"]
-    assert min(scores) > 0.99
+    assert low <= min(scores) and max(scores) <= high
+    assert udr(codes, lasso_alpha=0.01)["udr.scores"] == pytest.approx([0.99] * 3, abs=1e-9)
 
 
 @pytest.mark.parametrize("correlation,limit", [("lasso", 1e-12), ("spearman", 0.1)])
@@ -154,20 +157,21 @@ def test_disentangled_model_outranks_entangled_one():
         assert np.argmin(scores) == 3 and min(scores[:3]) > scores[3] + 0.2, (correlation, scores)
 
 
-@pytest.mark.parametrize("correlation", ["lasso", "spearman"])
-def test_permutation_invariance(correlation):
+@pytest.mark.parametrize("correlation,tol", [("lasso", 1e-4), ("spearman", 1e-9)])
+def test_permutation_invariance(correlation, tol):
+    """Up to rounding, and for Lasso to its coordinate-descent tolerance (visits dims in order)."""
     codes, kl = make_case("mixed")
     base = udr(codes, kl=kl, correlation=correlation)
     # reorder the models: scores follow them
     order = [2, 0, 3, 1]
     moved = udr([codes[m] for m in order], kl=[kl[m] for m in order], correlation=correlation)
-    np.testing.assert_allclose(moved["udr.scores"], np.array(base["udr.scores"])[order], atol=1e-9)
+    np.testing.assert_allclose(moved["udr.scores"], np.array(base["udr.scores"])[order], atol=tol)
     # permute and flip the dims inside one model (with its KL): nothing changes
     rs = np.random.RandomState(5)
     perm, sign = rs.permutation(5), rs.choice([-1.0, 1.0], 5)
     codes[1], kl[1] = codes[1][:, perm] * sign, kl[1][perm]
     again = udr(codes, kl=kl, correlation=correlation)
-    np.testing.assert_allclose(again["udr.scores"], base["udr.scores"], atol=1e-6)
+    np.testing.assert_allclose(again["udr.scores"], base["udr.scores"], atol=tol)
 
 
 @pytest.mark.parametrize("correlation", ["lasso", "spearman"])
@@ -199,7 +203,7 @@ def test_relative_strength_reference_cases():
     assert relative_strength(np.array([[1.0, 1, 0], [1, 1, 0], [0, 0, 1]])) == pytest.approx(2 / 3)
     assert relative_strength(np.ones((3, 3))) == pytest.approx(1 / 3)
     assert relative_strength(np.zeros((3, 3))) == 0.0
-    assert relative_strength(np.array([[1.0, np.nan], [0.5, 0.2]])) == pytest.approx(0.5 * (0.2 / 0.7) / 2)
+    assert relative_strength(np.array([[1.0, np.nan], [0.5, 0.2]])) == pytest.approx(((1 / 1.5 + 0) / 2 + (0 + 0.25 / 0.7) / 2) / 2)
 
 
 def test_gaussian_kl():

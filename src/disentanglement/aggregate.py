@@ -77,7 +77,10 @@ def udr_scores(sweep_dir: Path, rows: list[dict], *, samples: int = UDR_SAMPLES)
             amounts = [a.amount for a in sorted(model.axes(images), key=lambda a: a.columns.start)]
             kls.append(np.asarray(amounts, dtype=np.float64) if None not in amounts and
                        len(amounts) == codes[-1].shape[1] else None)
-        scores = M.udr(codes, kl=None if any(k is None for k in kls) else kls)["udr.scores"]
+        try:
+            scores = M.udr(codes, kl=None if any(k is None for k in kls) else kls)["udr.scores"]
+        except ValueError:          # a collapsed model (no latent above the KL threshold): no UDR for this setting
+            continue
         out.update({row["run"]: float(s) for row, s in zip(members, scores)})
     return out
 

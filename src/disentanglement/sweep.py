@@ -211,8 +211,8 @@ def record_failure(task: dict, error: str) -> None:
                                                        indent=2) + "\n")
 
 
-def _ray(tasks: list[dict], address: str, on_done: Callable[[dict], None]) -> None:
-    """One Ray task per run, with a GPU each where the cluster has GPUs, else one CPU."""
+def connect_ray(address: str):
+    """Import Ray and join (or start, for "local") a cluster; one-line errors when it cannot be had."""
     try:
         import ray
     except ImportError:
@@ -222,7 +222,12 @@ def _ray(tasks: list[dict], address: str, on_done: Callable[[dict], None]) -> No
                  log_to_driver=False)
     except (ConnectionError, ValueError, RuntimeError) as err:
         raise UserError(f"--ray {address}: cannot reach a Ray cluster there ({str(err).splitlines()[0]}); "
-                        "start one with `ray start --head` or drop the address for a local Ray") from None
+                        "start one with `ray start --head`, or give no address for a local Ray") from None
+    return ray
+
+
+def _ray(ray, tasks: list[dict], on_done: Callable[[dict], None]) -> None:
+    """One Ray task per run, with a GPU each where the cluster has GPUs, else one CPU (Ray schedules them)."""
     gpus = ray.cluster_resources().get("GPU", 0)
     remote = ray.remote(num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1, max_retries=0)(run_task)
     refs = {remote.remote(t): t for t in tasks}
@@ -242,13 +247,14 @@ def sweep(study_path: str | Path, out: str | Path, *, workers: int = 1, ray: Opt
           progress: bool = True) -> dict:
     """Run every run of the study not yet done; return and write the summary (``out/summary.json``)."""
     study = load_study(study_path)
+    if ray is None and workers < 1:
+        raise UserError(f"--workers must be >= 1, got {workers}")
+    cluster = connect_ray(ray) if ray is not None else None
     root = Path(out)
     (root / "runs").mkdir(parents=True, exist_ok=True)
     atomic_write_text(root / "study.json", json.dumps(
         {"name": study.name, "file": str(study_path), "runs": [{"name": r.name, "method": r.method, "point": r.point}
                                                                 for r in study.runs]}, indent=2) + "\n")
-    if ray is None and workers < 1:
-        raise UserError(f"--workers must be >= 1, got {workers}")
     todo = [r for r in study.runs if not _finished(root, r)]
     counts = {"done": 0, "failed": 0, "resumed": 0, "skipped": len(study.runs) - len(todo)}
     failures: list[dict] = []
@@ -268,8 +274,8 @@ def sweep(study_path: str | Path, out: str | Path, *, workers: int = 1, ray: Opt
 
     tasks = [r.task(root) for r in todo]
     if tasks:
-        if ray is not None:
-            _ray(tasks, ray, on_done)
+        if cluster is not None:
+            _ray(cluster, tasks, on_done)
         else:
             _local(tasks, workers, on_done)
     bar.close()

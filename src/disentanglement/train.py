@@ -161,6 +161,14 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
             data_state = drawn.rng_state
             step += 1
             bar.update(1)
+            at_checkpoint = step % config.checkpoint_every == 0 or step == config.steps
+            if (at_checkpoint or step % config.log_every == 0) and not all(
+                    torch.isfinite(v.detach()).all() for v in out.values()):
+                bad = next(k for k, v in out.items() if not torch.isfinite(v.detach()).all())
+                kept = (f"the last checkpoint ({run.checkpoint_path}) is kept" if run.checkpoint_path.exists()
+                        else "no checkpoint was written")
+                raise UserError(f"training diverged: {bad} is {float(out[bad].detach().float().mean())} at step {step}; "
+                                f"{kept} — lower lr and train again")
             if step % config.log_every == 0 or step == config.steps:
                 logs = {k: float(v.detach()) for k, v in out.items()}
                 run.append_log({"step": step, **logs, "time": round(time.perf_counter() - start, 3)})
@@ -168,7 +176,7 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
                 if writer is not None:
                     for k, v in logs.items():
                         writer.add_scalar(f"train/{k}", v, step)
-            if step % config.checkpoint_every == 0 or step == config.steps:
+            if at_checkpoint:
                 checkpoint()
                 if hooks:
                     model.eval()

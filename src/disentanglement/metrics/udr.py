@@ -103,24 +103,26 @@ def udr(codes, *, kl=None, correlation: str = "lasso", kl_threshold: float = 0.0
        ``"spearman"``: |Spearman ρ| of every pair of dims.
     3. With ``filter_low_kl`` the rows / columns of dims with KL <=
        ``kl_threshold`` are dropped, and UDR_ij = ``relative_strength(R)``.
-    4. Model i scores UDR_i = median over j != i of UDR_ji (R regressing
-       model j's codes onto model i's, for Lasso).
+    4. Model i scores UDR_i = median over j != i of UDR_ji.
 
     Defaults are the reference's (its only config, ``udr.gin``, also samples
     N = 1000 inputs in batches of 10 with ``RandomState(0)``: draw the factors
     once and encode them with every model).  ``random_state`` goes to the
     Lasso as in the reference, where the cyclic solver ignores it.
 
-    Reference quirks replicated: the zeroing in step 1 uses 0.01 whatever
-    ``kl_threshold`` is, and happens even without ``filter_low_kl``; for
-    Spearman a zeroed or constant dim that is kept gives a NaN row / column,
-    and since a NaN reaches every max and sum across it, the whole other side
-    of that pair scores 0 (so Spearman without filtering is ~0 when any dim is
-    inactive); 0/0 ratios count as 0 inside the means, not skipped; the
-    per-pair score averages the two sides' means instead of the paper's
-    1 / (d_a + d_b) weighting.  Beyond the reference: models may differ in D
-    (it requires one D); a model with no dim left after filtering raises
-    (the reference crashes there too).
+    Reference quirks replicated: R is not normalised, so a pair scores at
+    most its largest entry (a perfect Lasso match, |coef| = 1 - alpha on
+    standardised codes, scores 0.9); the zeroing in step 1 uses 0.01
+    whatever ``kl_threshold`` is, and happens even without ``filter_low_kl``;
+    for Spearman a zeroed or constant dim that is kept gives a NaN row (or
+    column) of R, which turns every column's (row's) ratio into 0, i.e. half
+    the pair score is lost (Spearman without filtering is 0 when both models
+    have an inactive dim); NaN and 0/0 ratios count as 0 inside the means,
+    not skipped; the pair score averages the two sides' means instead of the
+    paper's 1 / (d_a + d_b) weighting; Lasso's R is not symmetric and model
+    i's median is over UDR_ji (j's codes as inputs, i's as targets).
+    Beyond the reference: models may differ in D (it asserts one D); a model
+    with no dim left after filtering raises (the reference crashes there).
 
     Returns ``udr.scores`` (M floats, input order), ``udr.pairwise`` (M x M,
     entry [i][j] = UDR_ij, diagonal 0) and, with ``include_raw_correlations``,
@@ -131,7 +133,8 @@ def udr(codes, *, kl=None, correlation: str = "lasso", kl_threshold: float = 0.0
         raise ValueError("codes must be a list of (N, D) arrays, one per model; got a single 2-D array")
     codes = [check_codes(z, f"codes[{m}]") for m, z in enumerate(codes)]
     if len(codes) < 2:
-        raise ValueError(f"UDR compares models with each other; pass codes of at least 2 models, got {len(codes)}")
+        raise ValueError(f"UDR compares models with each other; pass codes of at least 2 models, "
+                         f"got {len(codes)}")
     n = codes[0].shape[0]
     for m, z in enumerate(codes):
         if z.shape[0] != n:
