@@ -141,6 +141,13 @@ def test_ray_requested_but_missing_is_one_line(tmp_path, monkeypatch):
     assert not (tmp_path / "sweep").exists()
 
 
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed (pip install '.[ray]')")
+def test_unreachable_ray_address_is_one_line(tmp_path):
+    with pytest.raises(UserError, match="--ray 127.0.0.1:9: nothing answers there"):
+        sweep(_study(tmp_path), tmp_path / "sweep", ray="127.0.0.1:9", progress=False)
+    assert not (tmp_path / "sweep").exists()
+
+
 def test_study_files_shipped_expand():
     small = load_study(Path(__file__).parent.parent / "studies" / "small.yaml")
     assert len(small.runs) == 8

@@ -29,6 +29,7 @@ import itertools
 import json
 import math
 import re
+import socket
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -217,6 +218,14 @@ def connect_ray(address: str):
         import ray
     except ImportError:
         raise UserError("--ray needs Ray: pip install 'disentanglement[ray]' (or pip install ray)") from None
+    if address not in ("local", "auto"):           # Ray itself waits minutes on an address nobody answers
+        host, _, port = address.removeprefix("ray://").rpartition(":")
+        try:
+            socket.create_connection((host or "127.0.0.1", int(port)), timeout=3).close()
+        except (OSError, ValueError) as err:
+            raise UserError(f"--ray {address}: nothing answers there ({err}); give HOST:PORT of a running Ray head "
+                            "(`ray start --head` prints it), auto for the cluster on this machine, or no address "
+                            "for a local Ray") from None
     try:
         ray.init(address=None if address == "local" else address, ignore_reinit_error=True, include_dashboard=False,
                  log_to_driver=False)
