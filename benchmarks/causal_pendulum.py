@@ -67,7 +67,7 @@ def main() -> None:
         distance = shd(graph[0], graph[1], args.threshold) if graph is not None else None
         rows.append((label, metrics, distance, None if graph is None else np.round(graph[0], 2).tolist()))
         print(label, {k: round(v, 3) for k, v in metrics.items() if isinstance(v, float)}, "SHD", distance, flush=True)
-    print("\n| model | MIC % | TIC % | MIG | SHD (|A| > %g) |\n|---|---|---|---|---|" % args.threshold)
+    print(f"\n| model | MIC % | TIC % | MIG | SHD (edges: |A| > {args.threshold:g}) |\n|---|---|---|---|---|")
     for label, m, distance, _ in rows:
         print(f"| {label} | {100 * m['mic']:.1f} | {100 * m['tic']:.1f} | {m['mig']:.3f} | "
               f"{'—' if distance is None else distance} |")
