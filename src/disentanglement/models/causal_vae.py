@@ -179,14 +179,19 @@ class CausalVAE(Backbone):
             raise ValueError("CausalVAE is supervised by concept labels: the batch has no factors")
         return self.labels[(factors.long() * self.strides).sum(1)]
 
+    def adjacency(self) -> torch.Tensor:
+        """A with its diagonal masked: no concept causes itself (else the label reconstruction g^u_i(A_ii u_i)
+        could read u_i through a self-loop instead of from its parents)."""
+        return self.A * (1 - torch.eye(self.concepts, device=self.A.device, dtype=self.A.dtype))
+
     def causal(self, eps: torch.Tensor) -> torch.Tensor:
         """ε (B, C, k) -> z = (I − Aᵀ)⁻¹ ε (B, C, k)."""
         eye = torch.eye(self.concepts, device=eps.device, dtype=eps.dtype)
-        return torch.linalg.solve(eye - self.A.t().to(eps.dtype), eps)
+        return torch.linalg.solve(eye - self.adjacency().t().to(eps.dtype), eps)
 
     def masked(self, z: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """z, ε (B, C, k) -> f_i = g_i(A_iᵀ ∘ z) + ε_i (B, C, k)."""
-        parents = torch.einsum("ji,bjk->bik", self.A.to(z.dtype), z)       # row i: Σ_j A[j, i] z_j
+        parents = torch.einsum("ji,bjk->bik", self.adjacency().to(z.dtype), z)   # row i: Σ_j A[j, i] z_j
         return self.mask(parents) + eps
 
     def intervene(self, eps: torch.Tensor, concept, value: float) -> torch.Tensor:
@@ -194,7 +199,7 @@ class CausalVAE(Backbone):
         the concept's z block set to ``value``, its descendants recomputed through A, the rest unchanged."""
         i = self.concept_index(concept)
         eye = torch.eye(self.concepts, device=eps.device, dtype=eps.dtype)
-        at = self.A.t().to(eps.dtype).clone()
+        at = self.adjacency().t().to(eps.dtype).clone()
         at[i] = 0                                                           # no parents under do()
         eps_do = eps.clone()
         eps_do[:, i] = value
@@ -232,7 +237,7 @@ class CausalVAE(Backbone):
         if u.shape[1] != self.concepts:
             raise ValueError(f"labels of width {u.shape[1]} for {self.concepts} concepts")
         with torch.no_grad():
-            self._update_dag(acyclicity(self.A.detach()), batch.step)
+            self._update_dag(acyclicity(self.adjacency().detach()), batch.step)
         mu, logvar = (t.float() for t in self.encoder(batch.x))             # (B, C·k)
         noise = torch.randn(mu.shape, generator=batch.generator, device=mu.device, dtype=mu.dtype)
         eps = (mu + torch.exp(0.5 * logvar) * noise).view(-1, self.concepts, self.k)
@@ -243,9 +248,9 @@ class CausalVAE(Backbone):
         kl_eps = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(1).mean()
         kl_z = 0.5 * (z - prior).pow(2).sum((1, 2)).mean()
         kl_f = 0.5 * (f - prior).pow(2).sum((1, 2)).mean()
-        u_parents = torch.einsum("ji,bj->bi", self.A, u)[:, :, None]        # (B, C, 1)
+        u_parents = torch.einsum("ji,bj->bi", self.adjacency(), u)[:, :, None]   # (B, C, 1)
         label = (self.mask_u(u_parents)[:, :, 0] - u).pow(2).mean()
-        h = acyclicity(self.A)
+        h = acyclicity(self.adjacency())
         loss = recon + p.alpha * kl_eps + p.beta * (kl_z + kl_f) + p.gamma * label \
             + self.dag_lambda * h + 0.5 * self.dag_rho * h * h
         return loss, {"loss": loss, "recon": recon, "kl": kl_eps, "kl_z": kl_z, "kl_f": kl_f, "label": label,
@@ -300,7 +305,7 @@ class CausalVAE(Backbone):
 
     def graph(self) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
         """(learned A, true adjacency, concept names)."""
-        return self.A.detach().cpu().numpy(), self.true_graph, self.concept_names
+        return self.adjacency().detach().cpu().numpy(), self.true_graph, self.concept_names
 
     def describe(self) -> str:
         return (f"{self.concepts} concepts × {self.k} dims · graph {'from the true graph' if self.params.init_graph else 'learned from zero'}"
