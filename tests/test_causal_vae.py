@@ -106,3 +106,14 @@ def test_evaluate_scores_concept_blocks_with_mic(tmp_path):
           tensorboard=False)
     with pytest.raises(UserError, match="mic needs a dataset with concept labels"):
         evaluate_run(tmp_path / "v", metrics=["mic"], progress=False)
+
+
+def test_no_concept_causes_itself():
+    """A's diagonal is masked: a self-loop would let the label reconstruction read a concept from itself."""
+    model = _model()
+    with torch.no_grad():
+        model.A.copy_(torch.eye(3))
+    assert torch.count_nonzero(model.adjacency()) == 0 and np.count_nonzero(model.graph()[0]) == 0
+    eps = torch.randn(4, 3, 2, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(model.causal(eps), eps)                     # no edge: z = ε
