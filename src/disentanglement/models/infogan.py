@@ -106,12 +106,12 @@ class InfoGAN(Backbone):
     config_defaults = {"lr": 2e-4, "adam_beta1": 0.5, "adam_beta2": 0.999}
     representation_name = "Q head: argmax of each categorical code, mean of each continuous code"
 
-    def __init__(self, params: InfoGANParams, observation_shape: tuple[int, int, int], net: str = "auto"):
+    def __init__(self, params: InfoGANParams, observation_shape: tuple[int, int, int]):
         super().__init__()
         self.params = p = params
         self.observation_shape = tuple(observation_shape)
         self.input_dim = p.noise_dim + sum(p.categorical) + p.continuous
-        self.generator, self.body = build_gan_nets(net, self.observation_shape, self.input_dim, p.spectral_norm)
+        self.generator, self.body = build_gan_nets(p.net, self.observation_shape, self.input_dim, p.spectral_norm)
         width = self.body.features
         self.d_head = nn.Linear(width, 1)
         if p.spectral_norm:
@@ -121,7 +121,7 @@ class InfoGAN(Backbone):
 
     @classmethod
     def build(cls, config, dataset) -> "InfoGAN":
-        return cls(config.backbone, dataset.observation_shape, config.backbone.net)
+        return cls(config.backbone, dataset.observation_shape)
 
     # ---- codes ----------------------------------------------------------------------------------
     def sample_code(self, n: int, generator: torch.Generator | None = None, device=None) -> Code:

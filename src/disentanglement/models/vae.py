@@ -177,17 +177,12 @@ class VAE(Backbone):
 
     def sample(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """n decodes of z ~ N(0, I)."""
-        device = next(self.parameters()).device
-        dim = self.encoder(torch.zeros(1, *self._observation_shape(), device=device))[0].shape[1]
-        z = torch.randn(n, dim, generator=generator, device="cpu").to(device)
-        return self.decode(z).float()
-
-    def _observation_shape(self) -> tuple[int, ...]:
-        return tuple(self.decoder(torch.zeros(1, self._latent_dim(), device=next(self.parameters()).device)).shape[1:])
+        z = torch.randn(n, self._latent_dim(), generator=generator, device="cpu")
+        return self.decode(z.to(next(self.parameters()).device)).float()
 
     def _latent_dim(self) -> int:
-        mu_head = [m for m in self.encoder.modules() if isinstance(m, nn.Linear)][-1]
-        return mu_head.out_features
+        """D, the width of the encoder's mean head (every encoder in nets/ names it ``mu``)."""
+        return self.encoder.mu.out_features
 
     def describe(self) -> str:
         return f"{self._latent_dim()} latents · penalty {type(self.penalty).__name__}"
