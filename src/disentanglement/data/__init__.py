@@ -1,4 +1,9 @@
 """Datasets with known generative factors (the ``FactorDataset`` contract)."""
+from __future__ import annotations
+
+from typing import Optional
+
+from ..errors import UserError
 from .base import FactorDataset, TorchView
 from .dsprites import DSprites
 from .pairs import PairSampler
@@ -18,5 +23,13 @@ DATASETS = {
     "flow64": Flow64,
 }
 
+
+def open_dataset(name: str, path: Optional[str] = None) -> FactorDataset:
+    """The dataset ``name`` (a key of ``DATASETS``), read from the user's ``path`` where it needs a file."""
+    if name not in DATASETS:
+        raise UserError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+    return DATASETS[name].open(path)
+
+
 __all__ = ["DATASETS", "BatchStream", "Drawn", "FactorDataset", "Flow", "Flow64", "Pendulum", "Pendulum64", "PairSampler", "TorchView", "DSprites", "Glyphs",
-           "Shadows", "Squares"]
+           "Shadows", "Squares", "open_dataset"]

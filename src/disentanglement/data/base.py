@@ -1,16 +1,37 @@
 """The FactorDataset contract: a dataset whose generative factors are known.
 
 A dataset is a grid of factor values (``factor_sizes``, row-major, last factor
-varies fastest) and a deterministic renderer ``images(factors)``.  Sampling
-follows disentanglement_lib (Locatello et al. 2019): given a legacy
+varies fastest) and a renderer ``images(factors, rng)``.  Sampling follows
+disentanglement_lib (Locatello et al. 2019): given a legacy
 ``numpy.random.RandomState`` the columns are filled in factor order with
 ``randint(size_k, size=n)``, so the same seed draws the same factors as the
 reference implementation.
+
+Most datasets render deterministically and ignore ``rng``.  A ``stochastic``
+dataset draws random numbers while rendering (noisy / colour / scream dSprites,
+SmallNORB's nuisance instance), exactly where the reference's
+``sample_observations_from_factors(factors, random_state)`` draws them: it needs
+the generator, and a caller that wants the reference's numbers passes the same
+``RandomState`` to ``sample_factors`` and ``images`` in the reference's order.
+
+A dataset is either generated here (``source`` None) or read from the user's
+file (``source`` says which file and where to get it); ``open(path)`` makes one.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 import torch
+
+from ..errors import UserError
+
+
+def randint(rng, low: int, high: int, size=None):
+    """Integers in [low, high) from a legacy ``RandomState`` (the reference's ``randint``) or a ``Generator``."""
+    if isinstance(rng, np.random.RandomState):
+        return rng.randint(low, high, size=size)
+    return rng.integers(low, high, size=size)
 
 
 class FactorDataset:
@@ -20,6 +41,15 @@ class FactorDataset:
     factor_names: tuple[str, ...] = ()
     factor_sizes: tuple[int, ...] = ()
     observation_shape: tuple[int, int, int] = (1, 64, 64)  # (C, H, W)
+    stochastic: bool = False          # True: ``images`` draws random numbers and needs ``rng``
+    source: Optional[str] = None      # None: generated here; else the user's file it is read from, and where to get it
+
+    @classmethod
+    def open(cls, path: Optional[str] = None) -> "FactorDataset":
+        """The dataset; ``path`` is the user's file (or folder) for a dataset read from one."""
+        if path is not None:
+            raise UserError(f"dataset {cls.name!r} is generated and reads no file; drop dataset_path={path}")
+        return cls()
 
     @property
     def num_factors(self) -> int:
@@ -44,16 +74,27 @@ class FactorDataset:
         return np.stack(cols, axis=1).astype(np.int64)  # (n, K)
 
     def sample(self, n: int, rng) -> tuple[np.ndarray, np.ndarray]:
-        """(images (n, C, H, W) float32, factors (n, K) int64)."""
+        """(images (n, C, H, W) float32, factors (n, K) int64): factors drawn, then rendered, from ``rng``."""
         factors = self.sample_factors(n, rng)
-        return self.images(factors), factors
+        return self.images(factors, rng), factors
 
     # ---- rendering -------------------------------------------------------
-    def images(self, factors) -> np.ndarray:
-        """Deterministic observations (n, C, H, W) float32 in [0, 1] for (n, K) factor classes."""
-        return self._render(self._check_factors(factors))
+    def images(self, factors, rng=None) -> np.ndarray:
+        """Observations (n, C, H, W) float32 in [0, 1] for (n, K) factor classes.
 
-    def _render(self, factors: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        ``rng`` (a numpy ``Generator`` or ``RandomState``) is needed by a ``stochastic`` dataset, which
+        draws from it as the reference does from its ``random_state``; a deterministic one ignores it.
+        """
+        f = self._check_factors(factors)
+        if not self.stochastic:
+            return self._render(f)
+        if not isinstance(rng, (np.random.Generator, np.random.RandomState)):
+            raise ValueError(f"{self.name} draws random numbers while rendering (stochastic); pass images(factors, rng) "
+                             f"a numpy Generator or RandomState, got {type(rng).__name__}")
+        return self._render(f, rng)
+
+    def _render(self, factors: np.ndarray, rng=None) -> np.ndarray:  # pragma: no cover - abstract
+        """(n, C, H, W) float32 for checked factors; ``rng`` only for a stochastic dataset."""
         raise NotImplementedError
 
     def _check_factors(self, factors) -> np.ndarray:
@@ -100,4 +141,5 @@ class TorchView(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int):
         factors = self.dataset.index_to_factors(np.array([i]))
-        return torch.from_numpy(self.dataset.images(factors)[0]), torch.from_numpy(factors[0])
+        rng = np.random.default_rng(i) if self.dataset.stochastic else None   # a stochastic item: fixed per index
+        return torch.from_numpy(self.dataset.images(factors, rng)[0]), torch.from_numpy(factors[0])
