@@ -1,7 +1,7 @@
 """Training batches rendered ahead of the step, in a background thread, with an exact resume point.
 
 The thread owns the data generator and draws batch after batch — ``sample_factors(B, rng)``, then
-``images(factors)`` — exactly as a loop drawing one batch per step would, so the numbers do not depend on
+``images(factors, rng)`` — exactly as a loop drawing one batch per step would, so the numbers do not depend on
 how far ahead it runs.  Given a ``PairSampler`` it also draws each observation's partner (``factors2``,
 ``images2``: sharing all factors but k) right after the batch.  Each batch carries the generator's state right after it was drawn: a checkpoint
 stores the state after the last batch *consumed*, and a resumed run draws the very next batch.
@@ -48,8 +48,10 @@ class BatchStream:
             while not self._stop.is_set():
                 factors = self.dataset.sample_factors(self.batch_size, self.rng)   # (B, K)
                 factors2 = self.pairs.pair(factors, self.rng) if self.pairs is not None else None
-                self._offer(Drawn(factors, self.dataset.images(factors), copy.deepcopy(self.rng.bit_generator.state),
-                                  factors2, None if factors2 is None else self.dataset.images(factors2)))
+                images = self.dataset.images(factors, self.rng)                             # (B, C, H, W)
+                images2 = None if factors2 is None else self.dataset.images(factors2, self.rng)
+                self._offer(Drawn(factors, images, copy.deepcopy(self.rng.bit_generator.state),
+                                  factors2, images2))
         except BaseException as err:  # surfaced in the training loop, not lost in the thread
             self._offer(err)
 

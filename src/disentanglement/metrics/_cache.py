@@ -63,11 +63,14 @@ class CachedEncoder:
 def cached_encoder(dataset, encode, *, expected: int = 0, progress: bool = False):
     """``encode`` wrapped in a ``CachedEncoder`` of ``dataset`` where the dataset can be indexed.
 
-    Returned unchanged when it already caches this dataset, or when the dataset
+    Returned unchanged when it already caches this dataset, when the dataset
     has no flat factor index (``factors_to_index`` / ``index_to_factors``) or
-    more than ``MAX_COMBINATIONS`` combinations.
+    more than ``MAX_COMBINATIONS`` combinations, or when it is stochastic (one
+    combination renders a different image each time: nothing to cache).
     """
     if isinstance(encode, CachedEncoder) and encode.dataset is dataset:
+        return encode
+    if getattr(dataset, "stochastic", False):
         return encode
     indexable = all(hasattr(dataset, a) for a in ("factors_to_index", "index_to_factors", "__len__"))
     if not indexable or len(dataset) > MAX_COMBINATIONS:

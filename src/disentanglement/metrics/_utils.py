@@ -140,32 +140,78 @@ def discrete_entropy(factors: np.ndarray) -> np.ndarray:
     return np.array([mutual_info(_labels(f), _labels(f)) for f in factors.T])
 
 
-def encode_factors(dataset, encode, factors: np.ndarray, chunk: int = 4096) -> np.ndarray:
-    """Codes (n, D) of ``dataset.images(factors)``, encoded ``chunk`` rows at a time.
+def encode_factors(dataset, encode, factors: np.ndarray, chunk: int = 4096, rng=None) -> np.ndarray:
+    """Codes (n, D) of ``dataset.images(factors, rng)``, rendered and encoded ``chunk`` rows at a time.
 
-    When ``encode`` is a ``CachedEncoder`` of ``dataset`` the codes come from its
-    cache: each factor combination is encoded at most once (same numbers for a
-    deterministic, row-wise ``encode``).
+    One call stands for one of the reference's ``sample_observations_from_factors(factors, random_state)``:
+    a stochastic dataset draws from ``rng`` here, in row order (chunking draws the same numbers as one
+    call).  For a deterministic dataset ``rng`` is unused, and when ``encode`` is a ``CachedEncoder`` of
+    ``dataset`` the codes come from its cache: each factor combination is encoded at most once (same
+    numbers for a deterministic, row-wise ``encode``).
     """
-    if isinstance(encode, CachedEncoder) and encode.dataset is dataset:
+    stochastic = dataset_is_stochastic(dataset)
+    if not stochastic and isinstance(encode, CachedEncoder) and encode.dataset is dataset:
         return encode.codes_of(factors)
-    parts = [np.asarray(encode(dataset.images(factors[i:i + chunk])))
-             for i in range(0, len(factors), chunk)]
+    render = (lambda f: dataset.images(f, rng)) if stochastic else dataset.images   # a duck-typed dataset: images(f)
+    parts = [np.asarray(encode(render(factors[i:i + chunk]))) for i in range(0, len(factors), chunk)]
     return np.concatenate(parts, axis=0)
+
+
+def dataset_is_stochastic(dataset) -> bool:
+    """Whether ``dataset`` draws random numbers while rendering (``FactorDataset.stochastic``)."""
+    return bool(getattr(dataset, "stochastic", False))
+
+
+class Observations:
+    """The reference's ``sample_observations_from_factors(f, random_state)`` calls of a metric, in order.
+
+    ``add(f)`` stands for one call.  A deterministic dataset's factors are kept and encoded together at
+    ``codes()`` (through the cache when there is one); a stochastic dataset renders at once, drawing from
+    ``rng`` exactly where the reference draws, and its images are encoded ``chunk`` at a time, so memory
+    holds codes, not images.  ``codes()`` -> (total rows, D), rows in the order added.
+    """
+
+    def __init__(self, dataset, encode, rng, chunk: int = 4096):
+        self.dataset, self.encode, self.rng, self.chunk = dataset, encode, rng, chunk
+        self.stochastic = dataset_is_stochastic(dataset)
+        self._factors: list[np.ndarray] = []   # deterministic: (n, K) per call
+        self._images: list[np.ndarray] = []    # stochastic: rendered, not yet encoded
+        self._codes: list[np.ndarray] = []     # stochastic: encoded
+        self._pending = 0
+
+    def add(self, factors: np.ndarray) -> None:
+        if not self.stochastic:
+            self._factors.append(np.asarray(factors))
+            return
+        self._images.append(self.dataset.images(factors, self.rng))
+        self._pending += len(factors)
+        if self._pending >= self.chunk:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._images:
+            self._codes.append(np.asarray(self.encode(np.concatenate(self._images, axis=0))))
+        self._images, self._pending = [], 0
+
+    def codes(self) -> np.ndarray:
+        if not self.stochastic:
+            return encode_factors(self.dataset, self.encode, np.concatenate(self._factors, axis=0))
+        self._flush()
+        return np.concatenate(self._codes, axis=0)
 
 
 def sample_codes(dataset, encode, num: int, *, random_state=0, batch_size: int = 16):
     """Sample ``num`` (codes (num, D), factors (num, K)) as the reference does.
 
-    ``generate_batch_factor_code``: factors are drawn by repeated
-    ``sample_factors(min(batch_size, left), rs)`` calls, so the numbers depend on
-    ``batch_size``; encoding is batched for speed (it consumes no randomness).
-    Calling it twice on one RandomState gives train then test, as the reference.
+    ``generate_batch_factor_code``: each batch is ``sample(min(batch_size, left), rs)`` — factors drawn,
+    then rendered (a stochastic dataset draws there too) — so the numbers depend on ``batch_size``;
+    encoding is batched for speed (it consumes no randomness).  Calling it twice on one RandomState gives
+    train then test, as the reference.
     """
     rs = as_random_state(random_state)
-    batches, left = [], num
+    observations, batches, left = Observations(dataset, encode, rs), [], num
     while left > 0:
         batches.append(np.asarray(dataset.sample_factors(min(left, batch_size), rs)))
+        observations.add(batches[-1])
         left -= len(batches[-1])
-    factors = np.concatenate(batches, axis=0)  # (num, K)
-    return encode_factors(dataset, encode, factors), factors
+    return observations.codes(), np.concatenate(batches, axis=0)  # (num, D), (num, K)

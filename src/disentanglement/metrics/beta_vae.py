@@ -9,23 +9,22 @@ import numpy as np
 from sklearn import linear_model
 from threadpoolctl import threadpool_limits
 
-from ._utils import as_random_state, encode_factors
+from ._utils import Observations, as_random_state
 
 
 def _points(dataset, encode, rs, batch_size: int, num: int):
     """Features (num, D) = mean_b |z1_b − z2_b| over pairs sharing factor k; labels (num,) = k."""
     num_factors = len(dataset.factor_sizes)
-    labels, f1, f2 = np.zeros(num, dtype=np.int64), [], []
-    for i in range(num):  # the reference's order of draws: k, batch 1, batch 2
+    labels, observations = np.zeros(num, dtype=np.int64), Observations(dataset, encode, rs)
+    for i in range(num):  # the reference's order of draws: k, batch 1, batch 2, images 1, images 2
         labels[i] = rs.randint(num_factors)
         a = np.array(dataset.sample_factors(batch_size, rs))
         b = np.array(dataset.sample_factors(batch_size, rs))
         b[:, labels[i]] = a[:, labels[i]]
-        f1.append(a)
-        f2.append(b)
-    z1 = encode_factors(dataset, encode, np.concatenate(f1))  # (num * B, D)
-    z2 = encode_factors(dataset, encode, np.concatenate(f2))
-    diff = np.abs(z1 - z2).reshape(num, batch_size, -1)  # (num, B, D)
+        observations.add(a)
+        observations.add(b)
+    z = observations.codes().reshape(num, 2, batch_size, -1)  # (num, pair, B, D)
+    diff = np.abs(z[:, 0] - z[:, 1])  # (num, B, D)
     return np.mean(diff, axis=1).astype(np.float64), labels
 
 

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._utils import as_random_state, encode_factors
+from ._utils import Observations, as_random_state, encode_factors
 
 
 def _votes(dataset, encode, rs, batch_size, num, global_var, active):
     """(K, D) votes[k, d]: how often dim d had the least normalised variance with k fixed."""
     num_factors = len(dataset.factor_sizes)
-    ks, batches = np.zeros(num, dtype=np.int64), []
-    for i in range(num):  # the reference's order of draws: k, then the batch
+    ks, observations = np.zeros(num, dtype=np.int64), Observations(dataset, encode, rs)
+    for i in range(num):  # the reference's order of draws: k, the batch, its images
         ks[i] = rs.randint(num_factors)
         f = np.array(dataset.sample_factors(batch_size, rs))
         f[:, ks[i]] = f[0, ks[i]]
-        batches.append(f)
-    z = encode_factors(dataset, encode, np.concatenate(batches))  # (num * B, D)
+        observations.add(f)
+    z = observations.codes()  # (num * B, D)
     local = np.var(z.reshape(num, batch_size, -1), axis=1, ddof=1)  # (num, D)
     dims = np.argmin(local[:, active] / global_var[active], axis=1)  # index within active dims
     votes = np.zeros((num_factors, global_var.shape[0]), dtype=np.int64)
@@ -49,7 +49,7 @@ def factor_vae_score(dataset, encode, *, random_state=0, batch_size: int = 64,
     """
     rs = as_random_state(random_state)
     factors = np.array(dataset.sample_factors(num_variance_estimate, rs))  # one call, as reference
-    global_var = np.var(encode_factors(dataset, encode, factors), axis=0, ddof=1)  # (D,)
+    global_var = np.var(encode_factors(dataset, encode, factors, rng=rs), axis=0, ddof=1)  # (D,)
     active = np.sqrt(global_var) >= threshold
     if not active.any():
         return {"factor_vae.train_accuracy": 0.0, "factor_vae.eval_accuracy": 0.0,

@@ -93,7 +93,7 @@ def ground_truth_effects(dataset, readout: Callable[[torch.Tensor], torch.Tensor
     for j, size in enumerate(dataset.factor_sizes):
         f = base[:, None].repeat(steps, 1)                                   # (N, S, K)
         f[:, :, j] = np.round(np.linspace(0, size - 1, steps)).astype(np.int64)
-        images = torch.from_numpy(dataset.images(f.reshape(seeds * steps, -1))).to(device)
+        images = torch.from_numpy(dataset.images(f.reshape(seeds * steps, -1), rng)).to(device)  # rng: a stochastic dataset's nuisance
         images = soften(images, rng, start=seeds // 2 * steps)                # whole sweeps blurred
         rows.append(_ranges(readout(images), seeds, steps))
     return torch.stack(rows).double().cpu().numpy()
