@@ -7,10 +7,14 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from . import config as cfg
 from .errors import UserError
 from .aggregate import aggregate
 from .evaluate import evaluate_run, parse_metrics, score_file, table
+from .data import DSprites, DSpritesFile
+from .data.dsprites_file import compare as compare_dsprites
 from .registry import BACKBONES, DATASETS, PENALTIES
 from .report import write_report
 from .runs import Run
@@ -33,14 +37,13 @@ def _train(args) -> int:
                                       ("--config", args.config), ("--out", args.out)) if v is not None]
         if given or args.set:
             raise UserError(f"--resume continues a run with its own config; drop {', '.join(given) or '--set'} "
-                            "(only --steps, to train longer, and --device may be given)")
-        config = Run(args.resume).read_config()
-        if args.steps is not None:
-            config = cfg.make_config({**config.to_dict(), "steps": args.steps})
+                            "(only --steps, to train longer, --dataset-path, where the data file moved, and --device may be given)")
+        overrides = {k: v for k, v in (("steps", args.steps), ("dataset_path", args.dataset_path)) if v is not None}
+        config = Run(args.resume).read_config(overrides)      # train longer; the data file moved
         out = args.resume
     else:
         values = cfg.load_yaml(args.config) if args.config else {}
-        for key in ("model", "dataset", "steps", "seed"):
+        for key in ("model", "dataset", "dataset_path", "steps", "seed"):
             if getattr(args, key) is not None:
                 values[key] = getattr(args, key)
         config = cfg.make_config(values, args.set)
@@ -56,8 +59,18 @@ def _datasets_listing() -> list[str]:
     lines = []
     for name, cls in DATASETS.items():
         factors = ", ".join(f"{n}={s}" for n, s in zip(cls.factor_names, cls.factor_sizes))
-        lines.append(f"  {name:<12} {'x'.join(map(str, cls.observation_shape))}  factors: {factors}")
+        origin = "generated" if cls.source is None else \
+            f"generated, or read from {cls.source.split(' (optional')[0]}" if cls.source_optional else f"needs {cls.source}"
+        drawn = "; draws a nuisance while rendering" if cls.stochastic else ""
+        lines.append(f"  {name:<16} {'x'.join(map(str, cls.observation_shape)):<8} {_size(cls):>9} "
+                     f"images  factors: {factors}")
+        lines.append(f"  {'':<16} {origin}{drawn}")
     return lines
+
+
+def _size(cls) -> str:
+    """The number of factor combinations, from the class (a file's dataset may differ: inferred when read)."""
+    return f"{int(np.prod(cls.factor_sizes)):,}"
 
 
 def _listing() -> str:
@@ -80,6 +93,12 @@ def _listing() -> str:
 
 
 def _datasets(args) -> int:
+    if args.compare:
+        report = compare_dsprites(DSpritesFile(args.compare, progress=not args.no_progress), DSprites(),
+                                  progress=not args.no_progress)
+        print(json.dumps(report, indent=2))
+        return 0
+    print("datasets (--dataset NAME; a file via --dataset-path PATH):")
     print("\n".join(_datasets_listing()))
     return 0
 
@@ -126,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model into a run directory (resumes if it has a checkpoint)")
     t.add_argument("--model", help="backbone or VAE penalty name (see --list); default beta_vae")
     t.add_argument("--dataset", help="dataset name (see --list); default dsprites")
+    t.add_argument("--dataset-path", metavar="PATH",
+                   help="the dataset's file (or folder), for a dataset read from one (see `disentangle datasets`)")
     t.add_argument("--steps", type=int, help="optimiser steps; default 3000")
     t.add_argument("--seed", type=int, help="seed of weights, data and noise; default 0")
     t.add_argument("--out", help="run directory; default runs/<model>_<dataset>_seed<seed>")
@@ -173,7 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--no-udr", action="store_true", help="skip UDR (it encodes 1000 images with every model)")
     a.set_defaults(func=_aggregate)
 
-    d = sub.add_parser("datasets", help="list the built-in datasets and their factors")
+    d = sub.add_parser("datasets", help="list the datasets: factors, sizes, generated or read from which file")
+    d.add_argument("--compare", metavar="DSPRITES.npz",
+                   help="how the generated dSprites differs from the original file, per factor combination")
+    d.add_argument("--no-progress", action="store_true")
     d.set_defaults(func=_datasets)
     return parser
 

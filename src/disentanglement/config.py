@@ -31,6 +31,7 @@ from .speed import COMPILE_CHOICES, PRECISIONS
 class Config:
     model: str = "beta_vae"          # a backbone (registry.BACKBONES) or a VAE penalty (registry.PENALTIES)
     dataset: str = "dsprites"        # a key of registry.DATASETS
+    dataset_path: Optional[str] = None   # the user's file (or folder) for a dataset read from one; stored absolute
     steps: int = 3000                # optimiser steps (the study trains 300k)
     seed: int = 0
     batch_size: int = 64             # Locatello et al. 2019
@@ -62,7 +63,7 @@ class Config:
 
 
 # `steps` may change between a run and its continuation (training longer); nothing else may.
-RESUMABLE_FIELDS = ("steps",)
+RESUMABLE_FIELDS = ("steps", "dataset_path")   # dataset_path: the same file, moved
 
 
 def _convert(value: Any, kind: type, key: str) -> Any:
@@ -181,6 +182,7 @@ def make_config(values: dict[str, Any] | None = None, overrides: Iterable[str] =
     dataset = converted.get("dataset", Config.dataset)
     if dataset not in DATASETS:
         raise UserError(f"unknown dataset {dataset!r}; choose one of: {', '.join(DATASETS)}")
+    converted["dataset_path"] = _dataset_path(DATASETS[dataset], converted.get("dataset_path"))
 
     valid = [name] + ["penalty"] * cls.uses_penalty
     for section in sections:
@@ -219,6 +221,22 @@ def make_config(values: dict[str, Any] | None = None, overrides: Iterable[str] =
     except ValueError as err:
         raise UserError(str(err)) from None
     return config
+
+
+def _dataset_path(cls, path: Optional[str]) -> Optional[str]:
+    """The absolute path of an existing file for a dataset read from one; a one-line error otherwise."""
+    name = cls.name
+    if path is None:
+        if cls.source is not None and not cls.source_optional:
+            raise UserError(f"dataset {name} is read from your file: {cls.source}; "
+                            f"pass --dataset-path PATH (or --set dataset_path=PATH)")
+        return None
+    if cls.source is None:
+        raise UserError(f"dataset {name} is generated and reads no file; drop dataset_path={path}")
+    full = Path(path).expanduser().resolve()
+    if not full.exists():
+        raise UserError(f"dataset_path {path} does not exist; dataset {name} expects {cls.source}")
+    return str(full)
 
 
 def check_run(config: Config) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from .config import Config, differences, dump_yaml, load_yaml, make_config, upgrade_legacy
-from .data import DATASETS
+from .data import open_dataset
 from .errors import UserError
 from .models import build_model
 
@@ -33,11 +33,14 @@ class Run:
     metrics_path = property(lambda self: self.path / "metrics.json")
 
     # ---- config ------------------------------------------------------------
-    def read_config(self) -> Config:
+    def read_config(self, overrides: dict[str, Any] | None = None) -> Config:
+        """The run's config; ``overrides``: values that replace the stored ones (a resume's --steps, a moved
+        --dataset-path) before the config is checked."""
         if not self.config_path.exists():
             raise UserError(f"{self.path} is not a run directory (no config.yaml); train one with `disentangle train --out {self.path}`")
         values = upgrade_legacy(load_yaml(self.config_path))   # written before the backbone sections
         values.setdefault("fast", False)  # written before the fast path existed: trained, so resumed, in fp32 eager
+        values.update(overrides or {})
         try:
             return make_config(values)
         except UserError as err:
@@ -46,12 +49,12 @@ class Run:
     def create(self, config: Config) -> None:
         """Make the directory for ``config``; refuse to mix with another run or foreign files."""
         if self.config_path.exists():
-            old = self.read_config()
+            old = self.read_config({"dataset_path": config.dataset_path})   # the stored file may have moved
             diff = differences(old, config)
             if diff:
                 raise UserError(f"{self.path} holds a run with a different config ({'; '.join(diff)}); "
                                 f"choose another --out, or resume it with --resume {self.path}")
-            if old.steps != config.steps:
+            if old.steps != config.steps or load_yaml(self.config_path).get("dataset_path") != config.dataset_path:
                 atomic_write_text(self.config_path, dump_yaml(config))
             return
         if self.path.exists() and not self.path.is_dir():
@@ -132,7 +135,7 @@ def load_trained(path: str | Path, device: str | torch.device = "cpu"):
     state = run.load_checkpoint()
     if state is None:
         raise UserError(f"{run.path} has no checkpoint.pt yet; train it first with `disentangle train --resume {run.path}`")
-    dataset = DATASETS[config.dataset]()
+    dataset = open_dataset(config.dataset, config.dataset_path)
     model = build_model(config, dataset)
     model.load_state_dict(state["model"])
     return config, dataset, model.to(device).eval(), int(state["step"])

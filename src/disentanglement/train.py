@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from typing import Callable, Iterable
 
 from .config import Config, check_run
-from .data import DATASETS, BatchStream, PairSampler
+from .data import BatchStream, PairSampler, open_dataset
 from .errors import UserError
 from .models import Backbone, Batch, Phase, build_model
 from .runs import Run
@@ -84,7 +84,7 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
     speed = resolve_speed(config, dev)
     for note in [*check_run(config), *speed.notes]:
         say(note)
-    dataset = DATASETS[config.dataset]()
+    dataset = open_dataset(config.dataset, config.dataset_path)
     torch.manual_seed(config.seed)                      # weight initialisation
     model = build_model(config, dataset).to(dev)
     try:

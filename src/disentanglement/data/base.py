@@ -43,6 +43,7 @@ class FactorDataset:
     observation_shape: tuple[int, int, int] = (1, 64, 64)  # (C, H, W)
     stochastic: bool = False          # True: ``images`` draws random numbers and needs ``rng``
     source: Optional[str] = None      # None: generated here; else the user's file it is read from, and where to get it
+    source_optional: bool = False     # True: generated without the file, read from it when given (dSprites)
 
     @classmethod
     def open(cls, path: Optional[str] = None) -> "FactorDataset":
