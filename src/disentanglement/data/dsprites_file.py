@@ -39,8 +39,8 @@ class DSpritesFile(FactorDataset):
         self.path = Path(path)
         self._packed, classes, values = _read(self.path, progress)          # (N, 64, 8) uint8, (N, 6), (N, 6)
         self.factor_sizes = tuple(int(s) for s in classes[:, 1:].max(axis=0) + 1)
-        expect = self.index_to_factors(np.arange(len(classes)))              # (N, 5) row-major classes
-        if len(classes) != len(self) or (classes[:, 0] != 0).any() or not np.array_equal(classes[:, 1:], expect):
+        grid = len(classes) == len(self) and (classes[:, 0] == 0).all()
+        if not grid or not np.array_equal(classes[:, 1:], self.index_to_factors(np.arange(len(classes)))):
             raise UserError(f"{self.path}: latents_classes are not the row-major grid of dSprites "
                             f"(colour, shape, scale, orientation, posX, posY); is this the original file?")
         self.factor_values = tuple(np.unique(values[:, k + 1]) for k in range(5))
@@ -70,8 +70,8 @@ def _read(path: Path, progress: bool) -> tuple[np.ndarray, np.ndarray, np.ndarra
             packed = _images(archive, path, len(classes), progress)
     except zipfile.BadZipFile:
         raise UserError(f"{path} is not an npz (zip) archive or is truncated; download it again") from None
-    except (zlib.error, EOFError):
-        raise UserError(f"{path} is truncated or corrupt (decompression failed); download it again") from None
+    except (zlib.error, EOFError, ValueError) as err:     # numpy's header reader says "EOF: ..." as a ValueError
+        raise UserError(f"{path} is truncated or corrupt ({err or 'too few bytes'}); download it again") from None
     return packed, classes, values
 
 
