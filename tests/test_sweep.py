@@ -126,6 +126,8 @@ def test_the_same_study_on_ray_gives_the_same_table(straight, tmp_path):
       "  beta_vae_again_beta1:\n    model: beta_vae"), "share the directory"),
     (("seeds: [0, 1]", "seeds: []"), "seeds is empty"),
     (("methods:", "methodz:"), "unknown study key 'methodz'"),
+    (("dataset: squares", "dataset: squares\ndataset_paths: {shapes3d: /data/3dshapes.h5}"), "dataset_paths must map"),
+    (("dataset: squares", "dataset: shapes3d"), "pass --dataset-path"),
 ])
 def test_bad_study_files_fail_in_one_line_before_anything_runs(tmp_path, edit, needle):
     study = _study(tmp_path, TINY.replace(*edit))
@@ -154,3 +156,12 @@ def test_study_files_shipped_expand():
     full = load_study(Path(__file__).parent.parent / "studies" / "locatello2019.yaml")
     assert len(full.runs) == 6 * 6 * 50 and {r.config.steps for r in full.runs} == {300000}
     assert np.unique([r.name for r in full.runs]).size == len(full.runs)
+
+
+def test_dataset_paths_reach_each_runs_config(tmp_path):
+    background = Path(__file__).parent / "fixtures" / "scream_background.png"
+    text = TINY.replace("dataset: squares", f"datasets: [squares, scream_dsprites]\n"
+                                            f"dataset_paths: {{scream_dsprites: {background}}}")
+    runs = load_study(_study(tmp_path, text)).runs
+    paths = {run.config.dataset: run.config.dataset_path for run in runs}
+    assert paths == {"squares": None, "scream_dsprites": str(background.resolve())}

@@ -5,6 +5,7 @@ metrics (``studies/small.yaml``, ``studies/locatello2019.yaml``)::
 
     name: small
     datasets: [squares]            # or dataset: squares
+    dataset_paths: {}              # the user's file of each dataset read from one, e.g. {shapes3d: /data/3dshapes.h5}
     steps: 300
     seeds: [0, 1]
     metrics: [mig, dci]
@@ -48,7 +49,7 @@ from .report import write_report
 from .runs import Run, atomic_write_text
 from .train import train
 
-STUDY_KEYS = ("name", "dataset", "datasets", "steps", "seeds", "metrics", "settings", "methods", "report")
+STUDY_KEYS = ("name", "dataset", "datasets", "dataset_paths", "steps", "seeds", "metrics", "settings", "methods", "report")
 METHOD_KEYS = ("model", "set", "grid", "combine")
 
 
@@ -106,6 +107,10 @@ def load_study(path: str | Path) -> Study:
     if not isinstance(methods, dict) or not methods:
         raise UserError(f"{path}: no methods: add `methods:` with at least one method (see studies/small.yaml)")
     datasets = data.get("datasets") or ([data["dataset"]] if "dataset" in data else ["dsprites"])
+    paths = data.get("dataset_paths") or {}
+    if not isinstance(paths, dict) or set(paths) - set(datasets):
+        raise UserError(f"{path}: dataset_paths must map datasets of the study to files, e.g. "
+                        f"{{shapes3d: /data/3dshapes.h5}}; got {paths!r} for datasets {datasets}")
     seeds = data.get("seeds", [0])
     seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if not seeds:
@@ -125,7 +130,8 @@ def load_study(path: str | Path) -> Study:
         for point in _points(method, spec.get("grid") or {}, spec.get("combine", "product")):
             for dataset in datasets:
                 for seed in seeds:
-                    values = {**settings, "model": spec.get("model", method), "dataset": dataset, "seed": seed}
+                    values = {**settings, "model": spec.get("model", method), "dataset": dataset, "seed": seed,
+                              "dataset_path": paths.get(dataset)}
                     overrides = fixed + [f"{k}={_label(v)}" for k, v in point.items()]
                     try:
                         config = make_config(values, overrides)
