@@ -63,7 +63,7 @@ def _datasets_listing() -> list[str]:
             f"generated, or read from {cls.source.split(' (optional')[0]}" if cls.source_optional else f"needs {cls.source}"
         drawn = "; draws a nuisance while rendering" if cls.stochastic else ""
         lines.append(f"  {name:<16} {'x'.join(map(str, cls.observation_shape)):<8} {_size(cls):>9} "
-                     f"images  factors: {factors}")
+                     f"combinations  factors: {factors}")
         lines.append(f"  {'':<16} {origin}{drawn}")
     return lines
 

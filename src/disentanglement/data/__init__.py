@@ -5,15 +5,24 @@ from typing import Optional
 
 from ..errors import UserError
 from .base import FactorDataset, TorchView
+from .cars3d import Cars3D
 from .dsprites import DSprites
+from .dsprites_file import DSpritesFile
+from .dsprites_variants import ColorDSprites, NoisyDSprites, ScreamDSprites
+from .mpi3d import MPI3D
 from .pairs import PairSampler
 from .pendulum import Flow, Flow64, Pendulum, Pendulum64
+from .shapes3d import Shapes3D
+from .smallnorb import SmallNORB
 from .stream import BatchStream, Drawn
 from .toy import Glyphs, Shadows, Squares
 
 # --dataset NAME
 DATASETS = {
-    "dsprites": DSprites,
+    "dsprites": DSprites,           # generated; read from the original npz with a dataset_path (DSpritesFile)
+    "color_dsprites": ColorDSprites,    # Locatello et al. 2019's variants: a nuisance drawn while rendering
+    "noisy_dsprites": NoisyDSprites,
+    "scream_dsprites": ScreamDSprites,  # needs a background image (dataset_path)
     "squares": Squares,
     "glyphs": Glyphs,
     "shadows": Shadows,
@@ -21,6 +30,10 @@ DATASETS = {
     "pendulum64": Pendulum64,
     "flow": Flow,
     "flow64": Flow64,
+    "shapes3d": Shapes3D,           # read from the user's file (dataset_path): Kim & Mnih 2018
+    "mpi3d": MPI3D,                 # Gondal et al. 2019, sizes inferred from the file
+    "smallnorb": SmallNORB,         # LeCun et al. 2004, instance drawn while rendering
+    "cars3d": Cars3D,               # Reed et al. 2015
 }
 
 
@@ -28,8 +41,10 @@ def open_dataset(name: str, path: Optional[str] = None) -> FactorDataset:
     """The dataset ``name`` (a key of ``DATASETS``), read from the user's ``path`` where it needs a file."""
     if name not in DATASETS:
         raise UserError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+    if name == "dsprites" and path is not None:
+        return DSpritesFile.open(path)
     return DATASETS[name].open(path)
 
 
-__all__ = ["DATASETS", "BatchStream", "Drawn", "FactorDataset", "Flow", "Flow64", "Pendulum", "Pendulum64", "PairSampler", "TorchView", "DSprites", "Glyphs",
-           "Shadows", "Squares", "open_dataset"]
+__all__ = ["DATASETS", "BatchStream", "Drawn", "FactorDataset", "Flow", "Flow64", "Pendulum", "Pendulum64", "PairSampler", "TorchView", "ColorDSprites", "DSprites", "DSpritesFile", "NoisyDSprites", "ScreamDSprites", "Glyphs",
+           "Shadows", "Squares", "open_dataset", "Shapes3D", "MPI3D", "SmallNORB", "Cars3D"]
