@@ -1,0 +1,173 @@
+"""The diffusion autoencoder (DiffAE / FDAE): deterministic DDIM decoding, the AdaGN form, FDAE's masks and
+losses, encode -> decode after a short training, group axes, bad input; FDAE's vector-wise protocol."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from disentanglement.cli import main
+from disentanglement.config import make_config
+from disentanglement.data import Glyphs, Squares
+from disentanglement.metrics import mig
+from disentanglement.metrics.vector_wise import group_pca, vector_wise_codes, vector_wise_mig
+from disentanglement.models import build_model
+from disentanglement.models.diffusion_ae import decorrelation_loss, mask_entropy_loss
+from disentanglement.nets import unet as nets
+from disentanglement.runs import load_trained
+from disentanglement.train import train
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+TINY = ["diffusion_ae.code_dim=4", "diffusion_ae.concepts=2", "diffusion_ae.mask_dim=2",
+        "diffusion_ae.unet_channels=8,16", "diffusion_ae.ddim_steps=3"]
+
+
+def _model(*sets, dataset=Squares):
+    torch.manual_seed(0)
+    config = make_config({"model": "diffusion_ae", "dataset": dataset.name}, [*TINY, *sets])
+    return build_model(config, dataset()).eval()
+
+
+def _images(n, dataset=Squares, seed=0):
+    return torch.from_numpy(dataset().sample(n, np.random.default_rng(seed))[0])
+
+
+@pytest.mark.parametrize("sets", [["diffusion_ae.conditioning=diffae"], ["diffusion_ae.conditioning=fdae"],
+                                  ["diffusion_ae.conditioning=diffae", "diffusion_ae.loss=edm"]])
+def test_ddim_decoding_from_a_fixed_noise_is_deterministic(sets):
+    model = _model(*sets)
+    points = model.anchors(_images(5))
+    with torch.no_grad():
+        first, again = model.decode(points), model.decode(points)
+        alone = model.decode(points[3:4])                                   # the same noise for every point
+        other = _model(*sets, "diffusion_ae.noise_seed=1").decode(points)
+    assert torch.equal(first, again)
+    torch.testing.assert_close(alone, first[3:4], atol=1e-5, rtol=0)
+    assert first.shape == (5, 1, 16, 16) and 0 <= first.min() and first.max() <= 1
+    assert not torch.allclose(first, other)                                 # the noise is what noise_seed says
+
+
+def test_adagn_is_the_papers_scale_of_the_time_scale_shift():
+    """h = (1 + c)((1 + t_s) GN(h) + t_b): the hook turns time_emb_proj's (t_s, t_b) into
+    ((1 + c)(1 + t_s) - 1, (1 + c) t_b), which diffusers' block applies as GN(h)(1 + s) + b."""
+    model = _model()
+    block = next(m for m in model.denoiser.unet.modules() if isinstance(m, nets.ResnetBlock2D))
+    proj, affine = block.time_emb_proj, model.denoiser.adagn[0]
+    temb = torch.randn(3, proj.in_features)
+    code = torch.randn(3, 4)
+    with torch.no_grad():
+        t_s, t_b = proj(temb).chunk(2, 1)                                   # no code: the plain projection
+        model.denoiser._code = code
+        s, b = proj(temb).chunk(2, 1)
+        model.denoiser._code = None
+        c = affine(torch.nn.functional.silu(code))
+        gn = torch.randn(3, t_s.shape[1])
+        torch.testing.assert_close(gn * (1 + s) + b, (1 + c) * ((1 + t_s) * gn + t_b), atol=1e-5, rtol=1e-5)
+    assert len(model.denoiser.adagn) == sum(isinstance(m, nets.ResnetBlock2D) for m in model.denoiser.modules())
+
+
+def test_fdae_masks_partition_each_pixel_and_the_regularisers_measure_what_they_say():
+    model = _model("diffusion_ae.conditioning=fdae")
+    with torch.no_grad():
+        cond, content, masks = model.condition(model.anchors(_images(4)))
+    assert content.shape == (4, 2, 2) and masks.shape == (4, 2, 16, 16)
+    torch.testing.assert_close(masks.sum(1), torch.ones(4, 16, 16))
+    assert cond["cond_map"].shape == (4, 8, 16, 16)                         # added after conv_in (width 8)
+    uniform = torch.full((2, 3, 4, 4), 1 / 3)
+    assert float(mask_entropy_loss(uniform)) == pytest.approx(math.log(3))
+    assert float(mask_entropy_loss(torch.nn.functional.one_hot(torch.zeros(2, 4, 4).long(), 3).permute(0, 3, 1, 2)
+                                   .float())) == pytest.approx(0.0, abs=1e-6)
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(256, 1, 8, generator=g)
+    same = torch.cat([a, a], 1)                                             # two groups carrying the same code
+    independent = torch.cat([a, torch.randn(256, 1, 8, generator=g)], 1)
+    assert float(decorrelation_loss(same)) > 20 * float(decorrelation_loss(independent))
+
+
+def test_axes_one_per_code_dimension_or_per_concept_group():
+    images = _images(64)
+    diffae = _model()
+    axes = diffae.axes(images, steps=3)
+    assert sorted(a.name for a in axes) == ["z0", "z1", "z2", "z3"]
+    assert [a.amount for a in axes] == sorted((a.amount for a in axes), reverse=True)
+    fdae = _model("diffusion_ae.conditioning=fdae")
+    axes = fdae.axes(images, steps=5)
+    assert sorted(a.name for a in axes) == ["concept 0", "concept 1"]
+    assert all(a.values.shape == (5, 2) and a.columns.stop - a.columns.start == 2 for a in axes)
+    points = fdae.anchors(images[:2])
+    assert points.shape == (2, 4 + 2 * 2)                                   # content codes, then mask codes
+    assert fdae.representation(images).shape == (64, 4)
+    sweep = fdae.traverse(points, axes[0])
+    assert sweep.shape == (2, 5, 1, 16, 16)
+    torch.testing.assert_close(sweep[:, 2], fdae.decode(points), atol=1e-5, rtol=0)   # the middle value: no move
+
+
+def test_encode_decode_after_a_short_training_is_closest_to_its_input(tmp_path):
+    """FDAE, 300 steps on the glyphs (~30 s on one thread): a reconstruction is nearer its own input than any
+    other image.  (DiffAE's AdaGN code takes longer to matter: see benchmarks/diffusion_toy.py.)"""
+    config = make_config({"model": "diffusion_ae", "dataset": "glyphs", "steps": 300, "lr": 3e-3, "batch_size": 32,
+                          "checkpoint_every": 300, "log_every": 300},
+                         ["diffusion_ae.conditioning=fdae", "diffusion_ae.code_dim=4", "diffusion_ae.concepts=2",
+                          "diffusion_ae.unet_channels=16,32", "diffusion_ae.ddim_steps=10"])
+    train(config, tmp_path / "run", progress=False, tensorboard=False)
+    _, _, model, _ = load_trained(tmp_path / "run")
+    x = _images(16, Glyphs, seed=1)
+    with torch.no_grad():
+        recon = model.reconstruct(x)
+    d = (recon[:, None] - x[None]).pow(2).flatten(2).sum(-1)                # (reconstruction, input)
+    own, others = d.diag(), d[~torch.eye(16, dtype=torch.bool)].view(16, 15)
+    assert float(own.mean()) < 0.25 * float(others.mean())
+    assert float((own[:, None] < others).all(1).float().mean()) >= 0.75
+
+
+def test_bad_settings_are_one_line(capsys, tmp_path, monkeypatch):
+    for sets, needle in ((["diffusion_ae.conditioning=crossattn"], "choose one of: diffae, fdae"),
+                         (["diffusion_ae.conditioning=fdae", "diffusion_ae.concepts=3"], "does not divide code_dim=16"),
+                         (["diffusion_ae.unet_channels=8,16,16,16,16"], "multiples of 16 and at least 32, got 16x16"),
+                         (["diffusion_ae.norm_groups=3"], "must divide every U-Net width"),
+                         (["diffusion_ae.loss=vlb"], "auto, epsilon, edm")):
+        argv = ["train", "--model", "diffusion_ae", "--dataset", "squares", "--out", str(tmp_path / "r")]
+        assert main([*argv, *[a for s in sets for a in ("--set", s)]]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and needle in err, err
+    monkeypatch.setattr(nets, "DIFFUSERS_MISSING", "the diffusion backbone needs diffusers (No module named "
+                        "'diffusers'): pip install 'disentanglement[diffusion]'")
+    assert main(["train", "--model", "diffusion_ae", "--dataset", "squares", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'disentanglement[diffusion]'" in err, err
+
+
+# ---- FDAE's vector-wise protocol ------------------------------------------------------------------------
+def _grouped_codes(n=2000, seed=0):
+    """Two factors, each written into its own 3-dim group through a random rotation, plus a little noise."""
+    rng = np.random.default_rng(seed)
+    factors = rng.integers(0, 5, size=(n, 2))
+    groups = []
+    for k in range(2):
+        rotation = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+        embedded = np.stack([factors[:, k], 0.05 * rng.normal(size=n), 0.05 * rng.normal(size=n)], 1)
+        groups.append(embedded @ rotation)
+    return np.concatenate(groups, 1), factors
+
+
+def test_vector_wise_mig_scores_groups_not_dimensions():
+    codes, factors = _grouped_codes()
+    score = vector_wise_mig(codes, factors, groups=2, dims=1)["vector_wise.mig"]
+    assert score > 0.9
+    assert mig(codes, factors)["mig"] < 0.5 * score                         # the per-dimension MIG misses the rotation
+    swapped = np.concatenate([codes[:, 3:], codes[:, :3]], 1)               # permuting groups changes nothing
+    assert vector_wise_mig(swapped, factors, groups=2, dims=1)["vector_wise.mig"] == pytest.approx(score)
+    noise = np.random.default_rng(1).normal(size=codes.shape)
+    assert vector_wise_mig(noise, factors, groups=2, dims=1)["vector_wise.mig"] < 0.05
+    clustered = vector_wise_mig(codes, factors, groups=2, dims=3, num_bins=5)["vector_wise.mig"]
+    assert clustered > 0.9                                                  # k-means finds the 5 values
+
+
+def test_vector_wise_codes_and_pca_shapes_and_errors():
+    codes, _ = _grouped_codes(300)
+    assert vector_wise_codes(codes, 2, dims=2, num_bins=4).shape == (300, 2)
+    train, test = group_pca(codes, 2, dims=2, codes_test=codes[:10])
+    assert train.shape == (300, 4) and np.allclose(train[:10], test)
+    assert np.var(train[:, 0]) >= np.var(train[:, 1])                       # leading component first
+    with pytest.raises(ValueError, match="groups=4 must be a positive integer dividing the code width 6"):
+        vector_wise_codes(codes, 4)
