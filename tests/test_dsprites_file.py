@@ -109,5 +109,7 @@ def test_bad_files_are_one_line_errors(tmp_path):
             archive.writestr(name, data[:100] if name == "imgs.npy" else data)
     with pytest.raises(UserError, match="truncated"):
         DSpritesFile(tmp_path / "bad.npz")
+    assert main(["train", "--dataset-path", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "run")]) == 2
+    assert not (tmp_path / "run").exists()                         # nothing written for a bad file
     assert main(["train", "--dataset", "noisy_dsprites", "--dataset-path", str(tmp_path / "whole.npz"),
                  "--no-progress"]) == 2

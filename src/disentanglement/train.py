@@ -74,6 +74,7 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
     ahead in a thread (``BatchStream``), with the pairs the model asks for (``Backbone.pairs``).
     """
     dev = pick_device(device)
+    dataset = open_dataset(config.dataset, config.dataset_path)   # a bad data file fails before anything is written
     run = Run(out)
     run.create(config)
     state = run.load_checkpoint()  # on the CPU; load_state_dict moves it
@@ -84,7 +85,6 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
     speed = resolve_speed(config, dev)
     for note in [*check_run(config), *speed.notes]:
         say(note)
-    dataset = open_dataset(config.dataset, config.dataset_path)
     torch.manual_seed(config.seed)                      # weight initialisation
     model = build_model(config, dataset).to(dev)
     try:
