@@ -16,6 +16,7 @@ import pytest
 import scipy.io
 from PIL import Image
 
+from disentanglement.config import make_config
 from disentanglement.data import DATASETS, open_dataset
 from disentanglement.data import shapes3d as shapes3d_module
 from disentanglement.data.cars3d import Cars3D
@@ -23,6 +24,7 @@ from disentanglement.data.mpi3d import MPI3D, sizes_for
 from disentanglement.data.shapes3d import Shapes3D
 from disentanglement.data.smallnorb import CHUNKS, SmallNORB
 from disentanglement.errors import UserError
+from disentanglement.train import train
 
 h5py = pytest.importorskip("h5py")
 
@@ -414,10 +416,15 @@ def test_cars3d_bad_input(tmp_path, cars_folder):
 
 
 # ---- training from a file -------------------------------------------------------------------------------
-def test_training_two_steps_from_a_user_file(shapes_file, tmp_path, one_thread):
-    from disentanglement.config import make_config
-    from disentanglement.train import train
-    config = make_config({"model": "beta_vae", "dataset": "shapes3d", "dataset_path": str(shapes_file[0]),
-                          "steps": 2, "batch_size": 8}, ["vae.latent_dim=3"])
+@pytest.mark.parametrize("name", ["shapes3d", "mpi3d", "smallnorb", "cars3d"])
+def test_training_two_steps_from_a_user_file(name, request, tmp_path, monkeypatch, one_thread):
+    path = {"shapes3d": lambda: request.getfixturevalue("shapes_file")[0], "mpi3d": lambda: request.getfixturevalue("mpi_file"),
+            "smallnorb": lambda: request.getfixturevalue("norb_folder"),
+            "cars3d": lambda: request.getfixturevalue("cars_folder")}[name]()
+    if name == "mpi3d":   # the miniature file has 72 images: its sizes can't be inferred, so the test gives them
+        monkeypatch.setattr(MPI3D, "open", classmethod(lambda cls, p=None: cls(p, factor_sizes=MPI_SIZES)))
+    config = make_config({"model": "beta_vae", "dataset": name, "dataset_path": str(path), "steps": 2,
+                          "batch_size": 8, "checkpoint_every": 1}, ["vae.latent_dim=3"])
     result = train(config, tmp_path / "run", progress=False, tensorboard=False)
-    assert result.run.path.exists()
+    assert result.step == 2 and all(np.isfinite(v) for v in result.logs.values())
+    assert (tmp_path / "run" / "checkpoint.pt").exists()
