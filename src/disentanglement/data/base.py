@@ -19,12 +19,28 @@ file (``source`` says which file and where to get it); ``open(path)`` makes one.
 """
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 import numpy as np
 import torch
 
 from ..errors import UserError
+
+
+TO_UNIT = (np.arange(256) / 255.0).astype(np.float32)   # uint8 -> [0, 1] float32, as the reference's x / 255.
+
+
+def user_path(path: Optional[str], name: str, expected: str, *, folder: bool = False) -> str:
+    """``path`` when it is an existing file (``folder``: a directory); else a one-line error saying what
+    dataset ``name`` expects there (``expected``: which file(s), and where to get them)."""
+    if path is None:
+        raise UserError(f"dataset {name} reads the user's {expected}; pass --dataset-path {'FOLDER' if folder else 'FILE'}")
+    if folder and not os.path.isdir(path):
+        raise UserError(f"dataset {name}: {path} is not a folder; pass the folder holding {expected}")
+    if not folder and not os.path.isfile(path):
+        raise UserError(f"dataset {name}: no file {path}; expected {expected}")
+    return str(path)
 
 
 def randint(rng, low: int, high: int, size=None):

@@ -23,12 +23,11 @@ import scipy.io
 from PIL import Image
 
 from ..errors import UserError
-from .base import FactorDataset
+from .base import TO_UNIT, FactorDataset, user_path
 
 URL = "http://www.scottreed.info/files/nips2015-analogy-data.tar.gz"
 PATTERN = "car_*_mesh.mat"
 ELEVATIONS, AZIMUTHS, SOURCE_SIZE, IMAGE = 4, 24, 128, 64
-TO_UNIT = (np.arange(256) / 255.0).astype(np.float32)   # uint8 -> [0, 1], as the reference's x * 1. / 255
 
 
 class Cars3D(FactorDataset):
@@ -90,12 +89,7 @@ def _read_mesh(filename: str) -> np.ndarray:
 
 def _mesh_files(path: Optional[str]) -> list[str]:
     """The folder's ``car_*_mesh.mat`` files, sorted by name."""
-    if path is None:
-        raise UserError(f"dataset cars3d reads the user's {PATTERN} files (get them from {URL}: data/cars); "
-                        "pass --dataset-path FOLDER")
-    if not os.path.isdir(path):
-        raise UserError(f"dataset cars3d: {path} is not a folder; pass the folder data/cars holding the {PATTERN} "
-                        f"files (from {URL})")
+    path = user_path(path, "cars3d", f"{PATTERN} files (the folder data/cars of {URL})", folder=True)
     files = sorted(glob.glob(os.path.join(glob.escape(str(path)), PATTERN)))
     if not files:
         raise UserError(f"dataset cars3d: no {PATTERN} file in {path}; pass the folder data/cars of the Cars3D "

@@ -28,12 +28,11 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..errors import UserError
-from .base import FactorDataset
+from .base import TO_UNIT, FactorDataset, user_path
 
 URL = "https://github.com/rr-learning/disentanglement_dataset"
 IMAGE = 64
 PUBLISHED = {1036800: (6, 6, 2, 3, 3, 40, 40), 460800: (4, 4, 2, 3, 3, 40, 40)}
-TO_UNIT = (np.arange(256) / 255.0).astype(np.float32)   # uint8 -> [0, 1], as the reference's x / 255.
 
 
 def sizes_for(n: int) -> tuple[int, ...]:
@@ -55,7 +54,8 @@ class MPI3D(FactorDataset):
     source = f"a file mpi3d_toy.npz / mpi3d_realistic.npz / mpi3d_real.npz / mpi3d_real_complex.npz from {URL}"
 
     def __init__(self, path: Optional[str] = None, factor_sizes: Optional[Sequence[int]] = None):
-        self.path = _checked_path(path)
+        self.path = user_path(path, "mpi3d", f"file mpi3d_toy.npz, mpi3d_realistic.npz, mpi3d_real.npz or "
+                                                 f"mpi3d_real_complex.npz (download it from {URL})")
         self._images = load_images(self.path)                              # (N, 64, 64, 3) uint8
         n = len(self._images)
         if factor_sizes is None:
@@ -130,11 +130,3 @@ def _check_shape(path: str, images: np.ndarray) -> None:
                         f"N = 1,036,800 or 460,800 (an MPI3D .npz from {URL})")
 
 
-def _checked_path(path: Optional[str]) -> str:
-    if path is None:
-        raise UserError(f"dataset mpi3d reads the user's file mpi3d_*.npz (get it from {URL}); "
-                        "pass --dataset-path FILE")
-    if not os.path.isfile(path):
-        raise UserError(f"dataset mpi3d: no file {path}; expected mpi3d_toy.npz, mpi3d_realistic.npz, mpi3d_real.npz "
-                        f"or mpi3d_real_complex.npz (download it from {URL})")
-    return str(path)

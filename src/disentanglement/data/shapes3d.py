@@ -23,7 +23,7 @@ from typing import Optional
 import numpy as np
 
 from ..errors import UserError
-from .base import FactorDataset
+from .base import TO_UNIT, FactorDataset
 
 try:
     import h5py
@@ -33,7 +33,6 @@ except ImportError:  # optional: only this loader needs it
 FILE = "3dshapes.h5"
 URL = "https://github.com/google-deepmind/3d-shapes"
 ROWS, IMAGE = 480000, 64
-TO_UNIT = (np.arange(256) / 255.0).astype(np.float32)   # uint8 -> [0, 1], as the reference's x / 255.
 
 
 class Shapes3D(FactorDataset):

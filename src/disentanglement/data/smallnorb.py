@@ -30,14 +30,13 @@ import numpy as np
 from PIL import Image
 
 from ..errors import UserError
-from .base import FactorDataset, randint
+from .base import TO_UNIT, FactorDataset, randint, user_path
 
 URL = "https://cs.nyu.edu/~ylclab/data/norb-v1.0-small/"
 CHUNKS = ("smallnorb-5x46789x9x18x6x2x96x96-training", "smallnorb-5x01235x9x18x6x2x96x96-testing")
 PAIRS, IMAGE, SMALL = 24300, 96, 64
 MAGIC = {0x1E3D4C55: np.uint8, 0x1E3D4C54: np.int32, 0x1E3D4C51: np.float32, 0x1E3D4C53: np.float64}
 ALL_SIZES = (5, 10, 9, 18, 6)          # category, instance (a nuisance, column 1), elevation, azimuth / 2, lighting
-TO_UNIT = (np.arange(256) / 255.0).astype(np.float32)
 
 
 class SmallNORB(FactorDataset):
@@ -51,7 +50,8 @@ class SmallNORB(FactorDataset):
     source = f"the folder of the six SmallNORB files smallnorb-*-{{training,testing}}-{{dat,cat,info}}.mat, from {URL}"
 
     def __init__(self, path: Optional[str] = None):
-        self.path = _checked_folder(path)
+        self.path = user_path(path, "smallnorb", f"six SmallNORB files {CHUNKS[0]}-{{dat,cat,info}}.mat and the "
+                                                     f"testing ones (get them from {URL})", folder=True)
         pairs, features = zip(*(_read_chunk(self.path, chunk) for chunk in CHUNKS))   # every file checked first
         self._row = _lookup(np.concatenate(features), self.path)                      # (48600,) state -> row
         self._images = np.empty((len(CHUNKS) * PAIRS, SMALL, SMALL), np.uint8)      # (48600, 64, 64), filled in place
@@ -154,11 +154,3 @@ def _lookup(features: np.ndarray, folder: str) -> np.ndarray:
     return row
 
 
-def _checked_folder(path: Optional[str]) -> str:
-    if path is None:
-        raise UserError(f"dataset smallnorb reads the user's six SmallNORB .mat files (get them from {URL}); "
-                        "pass --dataset-path FOLDER")
-    if not os.path.isdir(path):
-        raise UserError(f"dataset smallnorb: {path} is not a folder; pass the folder holding the six "
-                        f"{CHUNKS[0]}-{{dat,cat,info}}.mat / testing files (from {URL})")
-    return str(path)
