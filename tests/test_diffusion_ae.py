@@ -96,7 +96,8 @@ def test_axes_one_per_code_dimension_or_per_concept_group():
     assert all(a.values.shape == (5, 2) and a.columns.stop - a.columns.start == 2 for a in axes)
     points = fdae.anchors(images[:2])
     assert points.shape == (2, 4 + 2 * 2)                                   # content codes, then mask codes
-    assert fdae.representation(images).shape == (64, 4)
+    assert fdae.representation(images).shape == (64, 4 + 2 * 2)            # what FDAE's evaluation scores
+    assert fdae.representation_groups == [2, 2, 2, 2] and diffae.representation_groups is None
     sweep = fdae.traverse(points, axes[0])
     assert sweep.shape == (2, 5, 1, 16, 16)
     torch.testing.assert_close(sweep[:, 2], fdae.decode(points), atol=1e-5, rtol=0)   # the middle value: no move

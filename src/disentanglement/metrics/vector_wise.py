@@ -22,11 +22,16 @@ from ._utils import check_codes, check_pair, discrete_entropy, histogram_discret
 from .dci import dci
 
 
-def _split(codes: np.ndarray, groups: int) -> list[np.ndarray]:
-    """(N, G·d) -> G blocks (N, d); a one-line ValueError when G does not divide the width."""
-    if not isinstance(groups, (int, np.integer)) or groups < 1 or codes.shape[1] % groups:
-        raise ValueError(f"groups={groups} must be a positive integer dividing the code width {codes.shape[1]}")
-    return np.split(codes, groups, axis=1)
+def _split(codes: np.ndarray, groups) -> list[np.ndarray]:
+    """(N, D) -> G blocks: ``groups`` an int G dividing D (equal widths), or the G widths (summing to D)."""
+    if isinstance(groups, (int, np.integer)):
+        if groups < 1 or codes.shape[1] % groups:
+            raise ValueError(f"groups={groups} must be a positive integer dividing the code width {codes.shape[1]}")
+        return np.split(codes, groups, axis=1)
+    widths = [int(w) for w in groups]
+    if not widths or min(widths) < 1 or sum(widths) != codes.shape[1]:
+        raise ValueError(f"group widths {widths} must be positive and sum to the code width {codes.shape[1]}")
+    return np.split(codes, np.cumsum(widths)[:-1], axis=1)
 
 
 def _principal_axes(block: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray]:
@@ -37,7 +42,7 @@ def _principal_axes(block: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarra
     return mean, vectors[:, ::-1][:, :min(dims, block.shape[1])]
 
 
-def group_pca(codes, groups: int, *, dims: int = 3, codes_test=None):
+def group_pca(codes, groups, *, dims: int = 3, codes_test=None):
     """codes (N, G·d) -> (N, G·dims') each group on its first dims' = min(dims, d) principal components;
     with ``codes_test`` (M, G·d), also those projected with the same axes: (train, test)."""
     codes = check_codes(codes).astype(np.float64)
@@ -55,32 +60,32 @@ def group_pca(codes, groups: int, *, dims: int = 3, codes_test=None):
     return out if codes_test is None else (out, np.concatenate(test, axis=1))
 
 
-def vector_wise_codes(codes, groups: int, *, dims: int = 3, num_bins: int = 20, random_state: int = 0) -> np.ndarray:
-    """codes (N, G·d) -> (N, G) int: one discrete code per group (PCA to ``dims``, then k-means with
-    ``num_bins`` clusters, or histogram bins when a group has one principal component)."""
-    projected = group_pca(codes, groups, dims=dims)
-    width = projected.shape[1] // groups
-    out = np.zeros((len(projected), groups), dtype=np.int64)
-    for g, block in enumerate(np.split(projected, groups, axis=1)):
-        if width == 1:
+def vector_wise_codes(codes, groups, *, dims: int = 3, num_bins: int = 20, random_state: int = 0) -> np.ndarray:
+    """codes (N, D) -> (N, G) int: one discrete code per group (PCA to ``dims``, then k-means with
+    ``num_bins`` clusters, or histogram bins when a group has one principal component).  ``groups``: G
+    equal groups, or the G widths (FDAE's content codes then its mask codes)."""
+    blocks = [(b - b.mean(0)) @ _principal_axes(b, dims)[1] for b in _split(check_codes(codes).astype(np.float64), groups)]
+    out = np.zeros((len(codes), len(blocks)), dtype=np.int64)
+    for g, block in enumerate(blocks):
+        if block.shape[1] == 1:
             out[:, g] = histogram_discretize(block, num_bins)[:, 0]
         else:
             out[:, g] = KMeans(n_clusters=num_bins, n_init=10, random_state=random_state).fit(block).labels_
     return out
 
 
-def vector_wise_mig(codes, factors, *, groups: int, dims: int = 3, num_bins: int = 20, random_state: int = 0) -> dict:
+def vector_wise_mig(codes, factors, *, groups, dims: int = 3, num_bins: int = 20, random_state: int = 0) -> dict:
     """MIG over the G discrete group codes of ``vector_wise_codes``; needs G >= 2.
     Returns ``{"vector_wise.mig": float}``."""
     codes, factors = check_pair(codes, factors)
-    if groups < 2:
+    if len(_split(codes, groups)) < 2:
         raise ValueError(f"vector-wise MIG needs at least 2 groups, got groups={groups}")
     discrete = vector_wise_codes(codes, groups, dims=dims, num_bins=num_bins, random_state=random_state)
     top = np.sort(mutual_info_matrix(discrete, factors), axis=0)[::-1]       # (G, K), descending over groups
     return {"vector_wise.mig": float(np.mean((top[0] - top[1]) / discrete_entropy(factors)))}
 
 
-def vector_wise_dci(codes, factors, codes_test, factors_test, *, groups: int, dims: int = 3,
+def vector_wise_dci(codes, factors, codes_test, factors_test, *, groups, dims: int = 3,
                     n_jobs: int | None = None) -> dict:
     """DCI on each group's first ``dims`` principal components.  Returns ``vector_wise.dci.*``."""
     train, test = group_pca(codes, groups, dims=dims, codes_test=codes_test)

@@ -8,7 +8,9 @@ A **backbone** (VAE, Ada-GVAE, InfoGAN, later CausalVAE and a diffusion autoenco
 - what it trains on: ``pairs`` — ``None``, or the k of a pair sampler (``data/pairs.py``) when each
   batch must come with a second image sharing all factors but k;
 - how it trains: ``phases()``, a list of ``Phase`` run in order each step, one optimiser each;
-- what the metrics score: ``representation(x) -> (B, D)`` (and ``representation_name`` in words);
+- what the metrics score: ``representation(x) -> (B, D)`` (and ``representation_name`` in words;
+  ``representation_groups``: the widths of its groups where it is made of vectors, e.g. FDAE's concept
+  codes, for the vector-wise protocol — None: one group per column);
 - what a user can turn: ``anchors(images)`` gives the points (N, P) traversals start from, ``axes(images)``
   the named ``Axis`` list (most informative first), ``decode(points)`` an image for each point, and
   ``traverse(points, axis)`` the images along one axis (a CausalVAE overrides it: turning a concept is an
@@ -125,6 +127,7 @@ class Backbone(nn.Module):
     config_defaults: ClassVar[dict] = {}            # training settings it brings (InfoGAN: lr 2e-4, beta1 0.5)
     uses_penalty: ClassVar[bool] = False            # a VAE penalty (``penalty.*``) applies
     representation_name: ClassVar[str] = ""
+    representation_groups: Optional[list[int]] = None   # widths of the representation's groups (vector-wise)
 
     @classmethod
     def build(cls, config, dataset) -> "Backbone":  # pragma: no cover - abstract

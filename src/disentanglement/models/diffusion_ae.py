@@ -22,9 +22,12 @@ starting noise x_T is one image fixed by ``noise_seed`` and shared by every poin
 only the code.  Reconstructions decode the code from that fixed noise (DiffAE's x_T inferred by inverting
 DDIM is not used), so they show what the code carries.
 
-The representation the metrics score is the encoder's code: z_sem (DiffAE); the N content codes (FDAE), one
-group of D / N columns per concept — the mask codes, which FDAE's evaluation also scores, carry where a
-concept acts rather than what it is, so they stay out (they are in the points a traversal decodes).
+The representation the metrics score is the encoder's whole code: z_sem (DiffAE); the N content codes then
+the N mask codes (FDAE), as FDAE's own evaluation scores both — ``representation_groups`` gives their
+widths for the vector-wise protocol (``metrics/vector_wise.py``; ``disentangle evaluate --protocol
+vector_wise``).  On the glyphs toy the mask codes carry most of what FDAE's code knows (DCI-D of the content
+codes alone: 0.08, of the whole code: 0.54-0.58, seeds 0-1 at 3000 steps), so leaving them out would score a
+part of the representation.
 What a user turns: each dimension of z_sem (DiffAE); each concept's content code along its first principal
 direction over the data (FDAE: one axis per group, its values (S, D / N) displacement vectors).  Both shift
 by linspace(−limit, limit) standard deviations and are ordered by that standard deviation.
@@ -107,7 +110,7 @@ def mask_entropy_loss(masks: torch.Tensor) -> torch.Tensor:
 class DiffusionAE(Backbone):
     name = "diffusion_ae"
     Params = DiffusionAEParams
-    representation_name = "the encoder's code (DiffAE: z_sem; FDAE: the content codes, one group per concept)"
+    representation_name = "the encoder's code (DiffAE: z_sem; FDAE: the content codes, then the mask codes)"
 
     def __init__(self, params: DiffusionAEParams, observation_shape: tuple[int, int, int]):
         super().__init__()
@@ -158,8 +161,14 @@ class DiffusionAE(Backbone):
         return self.encoder(images * 2 - 1).float()
 
     def representation(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, C, H, W) -> (B, code_dim): z_sem, or the N content codes side by side."""
-        return self.anchors(x)[:, :self.params.code_dim]
+        """x (B, C, H, W) -> (B, P): z_sem, or the N content codes then the N mask codes."""
+        return self.anchors(x)
+
+    @property
+    def representation_groups(self) -> Optional[list[int]]:
+        """The widths of the representation's groups (FDAE: N content codes of k, N mask codes); None: per column."""
+        p = self.params
+        return [self.k] * p.concepts + [p.mask_dim] * p.concepts if self.fdae else None
 
     def condition(self, points: torch.Tensor) -> tuple[dict, Optional[torch.Tensor], Optional[torch.Tensor]]:
         """points (B, P) -> (the denoiser's conditioning, content (B, N, k) or None, masks (B, N, H, W) or None)."""
