@@ -8,8 +8,8 @@ Per conditioning (DiffAE: AdaGN code; FDAE: content + mask codes, N = 3 concepts
 directory trained on ``glyphs`` (16x16, 3 factors: shape, posX, posY), then the standard metrics (MIG, DCI
 disentanglement, on codes of the study's sampler, 2000 train / 1000 test points) of its representation and of
 the same architecture at initialisation (same seed), plus FDAE's vector-wise MIG (one discrete code per
-group: FDAE's content groups; DiffAE's dimensions, one group each) and the per-factor MIG gaps of shape and
-position.  Reruns skip finished runs and resume unfinished ones; everything lands in OUT/diffusion_toy.json.
+group: FDAE's content and mask codes; DiffAE's dimensions, one group each) and the per-factor MIG gaps of
+shape and position.  Reruns skip finished runs and resume unfinished ones; everything lands in OUT/diffusion_toy.json.
 """
 from __future__ import annotations
 
@@ -49,14 +49,16 @@ def gaps(discrete: np.ndarray, factors: np.ndarray) -> np.ndarray:
     return (top[0] - top[1]) / discrete_entropy(factors)
 
 
-def scores(model, dataset, groups: int) -> dict:
-    """MIG, DCI-D and the vector-wise MIG of ``model.representation`` on the glyphs."""
+def scores(model, dataset) -> dict:
+    """MIG, DCI-D and the vector-wise MIG of ``model.representation`` on the glyphs (groups: FDAE's concept
+    codes, content then mask; DiffAE: one per dimension)."""
     model.eval()
     encode = lambda x: model.representation(torch.from_numpy(x)).detach().numpy()  # noqa: E731
     rs = np.random.RandomState(0)
     codes, factors = sample_codes(dataset, encode, 2000, random_state=rs)
     codes_test, factors_test = sample_codes(dataset, encode, 1000, random_state=rs)
-    grouped = vector_wise_codes(codes, groups, dims=1) if groups > 1 else histogram_discretize(codes)
+    groups = model.representation_groups
+    grouped = vector_wise_codes(codes, groups, dims=1) if groups else histogram_discretize(codes)
     per_factor = gaps(grouped, factors)                                   # shape, posX, posY
     return {"mig": mig(codes, factors)["mig"],
             "dci_d": dci(codes, factors, codes_test, factors_test, n_jobs=1)["dci.disentanglement"],
@@ -98,10 +100,9 @@ def main() -> None:
             train(cfg, run, progress=False, tensorboard=False)
             seconds = time.perf_counter() - start
             _, _, model, _ = load_trained(run)
-            groups = 3 if conditioning == "fdae" else 6
-            trained = scores(model, dataset, groups)
+            trained = scores(model, dataset)
             torch.manual_seed(seed)                                       # the same initialisation as the run
-            untrained = scores(build_model(cfg, dataset), dataset, groups)
+            untrained = scores(build_model(cfg, dataset), dataset)
             with torch.no_grad():
                 images = torch.from_numpy(dataset.sample(8, np.random.default_rng(seed))[0])
                 axes = model.axes(torch.from_numpy(dataset.sample(256, np.random.default_rng(0))[0]), steps=9)

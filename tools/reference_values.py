@@ -1,12 +1,19 @@
 """Golden values from the reference, disentanglement_lib 1.5, for tests/test_metrics_reference.py.
 
     python tools/reference_values.py [--venv /tmp/dlib-ref] [--out tests/fixtures/metrics_reference.json]
+                                     [--infomec-src PATH/TO/latent_quantization/disentangle/metrics/infomec.py]
 
 Creates (once) a throwaway venv with the reference and the library versions it
 needs, runs this file inside it with ``--worker``, and writes the fixture.  The
 synthetic cases are built from fixed seeds by ``make_case`` / ``ToyData`` below
 (numpy's legacy RandomState streams are stable across versions), so the tests
 rebuild the same inputs without the venv.  Imports only numpy at top level.
+
+Metrics II (``metrics_ii``): the reference's fairness and downstream tasks (boosted trees under 3 global
+seeds, since sklearn breaks exact feature ties with the global RNG; logistic regression where
+scikit-learn 1.4 lets it run, and the error it raises at the study's smallest sizes) on ToyData and on
+a stochastic NoisyToyData, and an unsaturated BetaVAE case.  With ``--infomec-src`` the authors'
+InfoMEC (Hsu et al. 2023) also runs, in the same venv, on the array cases (``infomec_authors``).
 """
 from __future__ import annotations
 
@@ -19,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 PINS = ["disentanglement-lib==1.5", "gin-config==0.4.0", "numpy==1.26.4", "scipy==1.12.0",
-        "scikit-learn==1.4.2", "joblib", "threadpoolctl", "six", "absl-py"]
+        "scikit-learn==1.4.2", "joblib==1.4.2", "threadpoolctl", "six", "absl-py"]  # joblib 1.5+ lacks cloudpickle
 SIZES = [4, 5, 3]  # factor sizes of the array cases
 CASES = ["perfect", "permuted", "rotated", "missing_factor", "noise", "extra_latents", "quantised"]
 N_TRAIN, N_TEST = 1000, 500
@@ -72,9 +79,49 @@ def toy_encode(images):
     return z.astype(np.float32)
 
 
+def toy_encode_mixed(images):
+    """An entangled, row-wise 'encoder' (4 dims): predictors of one factor err depending on the others."""
+    x = np.asarray(images, dtype=np.float64).reshape(len(images), -1)  # (n, 3)
+    f = np.rint(x * (np.array(ToyData.factor_sizes) - 1.0))
+    noise = (f * np.array([11.0, 5.0, 3.0])).sum(axis=1) % 13 / 13.0 - 0.5  # (n,)
+    z = np.stack([x[:, 0] + 0.6 * x[:, 1] + 0.3 * noise, x[:, 1] - 0.5 * x[:, 2] + 0.4 * noise,
+                  x[:, 2] + 0.7 * x[:, 0] * x[:, 1] - 0.2 * noise, noise + 0.3 * x[:, 2]], axis=1)
+    return z.astype(np.float32)
+
+
+def toy_encode_lossy(images):
+    """A row-wise 'encoder' that confuses factors 0 and 1 (2 dims): a predictor of factor 0 errs
+    differently for each value of factor 1, so its predictions are unfair with respect to it."""
+    x = np.asarray(images, dtype=np.float64).reshape(len(images), -1)  # (n, 3)
+    return np.stack([x[:, 0] + 1.5 * x[:, 1], x[:, 2]], axis=1).astype(np.float32)
+
+
+class NoisyToyData(ToyData):
+    """ToyData whose rendering draws noise from the generator (a stochastic dataset, like noisy dSprites)."""
+
+    stochastic = True
+
+    def images(self, factors, rng=None):
+        x = ToyData.images(self, factors)  # (n, 1, 1, K)
+        return (x + 0.2 * rng.uniform(size=x.shape)).astype(np.float32)
+
+
+def toy_encode_noisy(images):
+    """A row-wise 'encoder' of NoisyToyData's images: the noise makes predictions imperfect."""
+    x = np.asarray(images, dtype=np.float64).reshape(len(images), -1)  # (n, 3)
+    return np.stack([x[:, 0] + 0.3 * x[:, 1], x[:, 1], 0.5 * x[:, 2] + 0.2 * x[:, 0]], axis=1).astype(np.float32)
+
+
 SAMPLER = {"beta_vae": dict(batch_size=16, num_train=200, num_eval=100),
            "factor_vae": dict(batch_size=16, num_train=200, num_eval=100, num_variance_estimate=500),
-           "codes": dict(num_train=400, num_test=200)}
+           "codes": dict(num_train=400, num_test=200),
+           "fairness": dict(num_train=400, num_test_points_per_class=20),
+           "downstream": dict(num_train=[10, 100, 400], num_test=200),
+           "downstream_lr": dict(num_train=[100, 400], num_test=200),
+           "mixed_beta_vae": dict(batch_size=4, num_train=100, num_eval=100)}
+INFOMEC_SOURCE = ("kylehkhsu/latent_quantization disentangle/metrics/infomec.py @ "
+                  "4ba4c9d4ddf20dd69ee9c1464ea52d9e88b72ac2")
+GBT_SEEDS = 3  # sklearn's gradient boosting breaks exact feature ties with the global RNG: record the spread
 
 
 # ----------------------------------------------------------------- run inside the reference venv
@@ -89,8 +136,9 @@ def _reference():
     gin.bind_parameter("discretizer.discretizer_fn", utils._histogram_discretize)
     gin.bind_parameter("discretizer.num_bins", 20)
     gin.bind_parameter("prune_dims.threshold", 0.05)
+    from disentanglement_lib.evaluation.metrics import downstream_task, fairness
     return dict(beta_vae=beta_vae, dci=dci, factor_vae=factor_vae, irs=irs, mig=mig, modex=modex,
-                sap=sap_score, unsup=unsup)
+                sap=sap_score, unsup=unsup, fairness=fairness, downstream=downstream_task, utils=utils, gin=gin)
 
 
 class _Fixed:
@@ -118,6 +166,19 @@ class _Toy(ToyData):
 
     def sample_observations(self, num, random_state):
         return self.sample(num, random_state)[1]
+
+    @property
+    def factors_num_values(self):
+        return list(self.factor_sizes)
+
+
+class _NoisyToy(_Toy, NoisyToyData):
+    def sample_observations_from_factors(self, factors, random_state):
+        return self.images(factors, random_state)
+
+    def sample(self, num, random_state):
+        f = self.sample_factors(num, random_state)
+        return f, self.images(f, random_state)
 
 
 def _run(ref, fn, codes, factors, **kw):
@@ -162,12 +223,67 @@ def _sampled(ref):
     return {k: float(v) for k, v in out.items()}
 
 
-def _worker(out_path):
+def _spread(run):
+    """run() (a dict of floats) under GBT_SEEDS global seeds: {"value": seed 0's, "min": ..., "max": ...}."""
+    runs = []
+    for seed in range(GBT_SEEDS):
+        np.random.seed(seed)
+        runs.append({k: float(v) for k, v in run().items()})
+    return {"value": runs[0], "min": {k: min(r[k] for r in runs) for k in runs[0]},
+            "max": {k: max(r[k] for r in runs) for k in runs[0]}}
+
+
+def _metrics_ii(ref):
+    """Fairness, downstream tasks and an unsaturated BetaVAE case, on the toy datasets."""
+    rs = lambda: np.random.RandomState(0)  # noqa: E731
+    gin, utils = ref["gin"], ref["utils"]
+    gin.bind_parameter("predictor.predictor_fn", utils.gradient_boosting_classifier)
+    out = {}
+    for name, data, encode in [("toy", _Toy(), toy_encode_lossy), ("noisy", _NoisyToy(), toy_encode_noisy)]:
+        out["fairness_" + name] = _spread(lambda: ref["fairness"].compute_fairness(
+            data, encode, rs(), **SAMPLER["fairness"]))
+        out["downstream_boosted_trees_" + name] = _spread(lambda: ref["downstream"].compute_downstream_task(
+            data, encode, rs(), **SAMPLER["downstream"]))
+    gin.bind_parameter("predictor.predictor_fn", utils.logistic_regression_cv)
+    out["downstream_logistic_regression_toy"] = {k: float(v) for k, v in ref["downstream"].compute_downstream_task(
+        _Toy(), toy_encode_lossy, rs(), **SAMPLER["downstream_lr"]).items()}
+    try:  # the study's smallest sizes: a cross-validation fold lacks a class
+        ref["downstream"].compute_downstream_task(_Toy(), toy_encode_lossy, rs(), **SAMPLER["downstream"])
+        out["downstream_logistic_regression_small_error"] = None
+    except ValueError as err:
+        out["downstream_logistic_regression_small_error"] = f"{type(err).__name__}: {err}"
+    out["beta_vae_mixed"] = {k: float(v) for k, v in ref["beta_vae"].compute_beta_vae_sklearn(
+        _Toy(), toy_encode_mixed, rs(), **SAMPLER["mixed_beta_vae"]).items()}
+    return out
+
+
+def _authors_infomec(path):
+    """InfoMEC from the authors' infomec.py (kylehkhsu/latent_quantization), on the array cases' train split."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("authors_infomec", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = {}
+    for name in CASES:
+        z, f = make_case(name)
+        z, f = z[:N_TRAIN], f[:N_TRAIN]
+        out[name] = _spread(lambda: {k: v for k, v in module.compute_infomec(f, z, False).items()
+                                     if k in ("infom", "infoe", "infoc")})
+        for part in out[name].values():  # the authors' 0/0 (a latent without information): NaN -> null
+            part.update({k: None for k, v in part.items() if v != v})
+    return out
+
+
+def _worker(out_path, infomec_src=None):
     import importlib.metadata as md
     ref = _reference()
     result = {"versions": {p: md.version(p) for p in ["disentanglement-lib", "numpy", "scipy", "scikit-learn"]},
               "sizes": SIZES, "n_train": N_TRAIN, "n_test": N_TEST, "sampler": SAMPLER,
-              "cases": {name: _array_case(ref, name) for name in CASES}, "sampled": _sampled(ref)}
+              "cases": {name: _array_case(ref, name) for name in CASES}, "sampled": _sampled(ref),
+              "metrics_ii": _metrics_ii(ref)}
+    if infomec_src:
+        result["infomec_authors"] = _authors_infomec(infomec_src)
+        result["infomec_versions"] = {"source": INFOMEC_SOURCE, **result["versions"]}
     Path(out_path).write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
 
 
@@ -184,12 +300,15 @@ def main():
     parser.add_argument("--venv", default="/tmp/dlib-ref", type=Path)
     parser.add_argument("--out", default=Path(__file__).parents[1] / "tests/fixtures/metrics_reference.json",
                         type=Path)
+    parser.add_argument("--infomec-src", type=Path, help="the authors' disentangle/metrics/infomec.py "
+                        "(kylehkhsu/latent_quantization) to record its InfoMEC values too")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        return _worker(args.out)
+        return _worker(args.out, args.infomec_src)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([str(ensure_venv(args.venv)), __file__, "--worker", "--out", str(args.out)], check=True)
+    extra = ["--infomec-src", str(args.infomec_src.resolve())] if args.infomec_src else []
+    subprocess.run([str(ensure_venv(args.venv)), __file__, "--worker", "--out", str(args.out), *extra], check=True)
     print(f"wrote {args.out}")
 
 

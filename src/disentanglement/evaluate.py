@@ -68,7 +68,7 @@ def parse_metrics(names: str | None) -> list[str] | None:
     if not names:
         return None
     chosen = [n.strip() for n in names.split(",") if n.strip()]
-    known = (*M.METRICS, *CONCEPT_METRICS)
+    known = (*M.METRICS, *M.EXTRA_METRICS, *CONCEPT_METRICS)
     unknown = [n for n in chosen if n not in known]
     if unknown or not chosen:
         raise UserError(f"unknown metric {unknown[0] if unknown else names!r}; choose from: {', '.join(known)}")
@@ -101,8 +101,12 @@ def evaluate_run(path: str | Path, *, metrics: list[str] | None = None, random_s
                         f"(pendulum, flow, shadows); {config.dataset} has none")
     start = time.perf_counter()
     encode = mean_encoder(model, device)
-    suite = [n for n in names if n in M.METRICS]
-    scores = M.evaluate(dataset, encode, random_state=random_state, metrics=suite, progress=progress) if suite else {}
+    suite = [n for n in names if n in M.METRICS or n in M.EXTRA_METRICS]
+    try:
+        scores = (M.evaluate(dataset, encode, random_state=random_state, metrics=suite, progress=progress)
+                  if suite else {})
+    except ValueError as err:  # the metrics' one-line input checks (e.g. a factor too small for downstream)
+        raise UserError(f"{path}: {err}") from None
     if "mic" in names:
         scores.update(concept_scores(dataset, encode, random_state=random_state))
     record = {"metrics": scores, "random_state": random_state, "requested": names, "step": step,
@@ -114,6 +118,7 @@ def evaluate_run(path: str | Path, *, metrics: list[str] | None = None, random_s
 
 CODE_METRICS = ("mig", "irs", "unsupervised")                  # need codes and factors
 SPLIT_METRICS = ("sap", "dci", "modularity_explicitness")      # also need a test split
+FILE_EXTRA = {"infomec": False, "dci_es": True}                # opt-in from a file; True: needs the test split
 
 
 def score_file(path: str | Path, metrics: list[str] | None = None) -> dict:
@@ -129,17 +134,19 @@ def score_file(path: str | Path, metrics: list[str] | None = None) -> dict:
         raise UserError(f"{path} lacks {', '.join(missing)}; save it with np.savez(path, codes=(N, D) floats, "
                         f"factors=(N, K) integers[, codes_test=..., factors_test=...]); it has: {', '.join(data.files)}")
     has_test = "codes_test" in data.files and "factors_test" in data.files
-    names = [m for m in (metrics or CODE_METRICS + SPLIT_METRICS) if m in CODE_METRICS + SPLIT_METRICS]
+    allowed = CODE_METRICS + SPLIT_METRICS + tuple(FILE_EXTRA)
+    split = set(SPLIT_METRICS) | {m for m, needs_test in FILE_EXTRA.items() if needs_test}
+    names = [m for m in (metrics or CODE_METRICS + SPLIT_METRICS) if m in allowed]
     if metrics and (set(metrics) - set(names)):
         raise UserError(f"{', '.join(sorted(set(metrics) - set(names)))} need a dataset to sample from; "
-                        f"from a file choose among: {', '.join(CODE_METRICS + SPLIT_METRICS)}")
-    if metrics and not has_test and set(names) & set(SPLIT_METRICS):
-        raise UserError(f"{', '.join(sorted(set(names) & set(SPLIT_METRICS)))} need codes_test and factors_test in {path}")
+                        f"from a file choose among: {', '.join(allowed)}")
+    if metrics and not has_test and set(names) & split:
+        raise UserError(f"{', '.join(sorted(set(names) & split))} need codes_test and factors_test in {path}")
     codes, factors = data["codes"], data["factors"]
     out: dict = {}
     try:
         for name in names:
-            if name in SPLIT_METRICS:
+            if name in split:
                 if has_test:
                     out.update(getattr(M, name)(codes, factors, data["codes_test"], data["factors_test"]))
             elif name == "unsupervised":

@@ -12,8 +12,12 @@ from ._utils import sample_codes
 from .beta_vae import beta_vae_score
 from .beta_vae import num_images as _beta_vae_images
 from .dci import dci
+from .dci_es import dci_es
+from .downstream import PREDICTORS, downstream_task
 from .factor_vae import factor_vae_score
 from .factor_vae import num_images as _factor_vae_images
+from .fairness import fairness
+from .infomec import infomec
 from .irs import irs
 from .mic import mic, mic_tic
 from .mig import mig
@@ -23,14 +27,30 @@ from .udr import udr
 from .unsupervised import unsupervised
 
 METRICS = ("beta_vae", "factor_vae", "mig", "sap", "dci", "modularity_explicitness", "irs", "unsupervised")
-_NEEDS_TEST = {"sap", "dci", "modularity_explicitness"}
+# Opt-in (``evaluate(metrics=...)``, ``--metrics``), not in the default suite: fairness and the downstream
+# tasks draw their own codes and fit boosted trees (minutes at study sizes); InfoMEC and DCI-ES are newer.
+EXTRA_METRICS = ("fairness", "downstream", "infomec", "dci_es")
+_NEEDS_TEST = {"sap", "dci", "modularity_explicitness", "dci_es"}
+_OWN_SAMPLING = {"beta_vae", "factor_vae", "fairness", "downstream"}
 
 
-def planned_images(names, *, num_train: int = 10000, num_test: int = 5000) -> int:
+def planned_images(names, *, num_train: int = 10000, num_test: int = 5000, dataset_sizes=None) -> int:
     """Images ``evaluate`` asks ``encode`` for with these metrics (before any caching)."""
     total = _beta_vae_images() if "beta_vae" in names else 0
     total += _factor_vae_images() if "factor_vae" in names else 0
-    return total + (num_train + num_test if set(names) - {"beta_vae", "factor_vae"} else 0)
+    total += _fairness_images(dataset_sizes) if "fairness" in names else 0
+    total += 2 * (sum(DOWNSTREAM_SIZES) + len(DOWNSTREAM_SIZES) * num_test) if "downstream" in names else 0
+    return total + (num_train + num_test if set(names) - _OWN_SAMPLING else 0)
+
+
+DOWNSTREAM_SIZES = (10, 100, 1000, 10000)
+
+
+def _fairness_images(sizes, num_train: int = 10000, per_class: int = 100) -> int:
+    """Images fairness renders: num_train, then per (target, sensitive) pair per_class per sensitive value."""
+    if sizes is None:
+        return num_train
+    return num_train + per_class * sum(sizes[j] for i in range(len(sizes)) for j in range(len(sizes)) if i != j)
 
 
 def evaluate(dataset, encode, *, random_state: int = 0, metrics=None, progress: bool = True,
@@ -44,18 +64,20 @@ def evaluate(dataset, encode, *, random_state: int = 0, metrics=None, progress: 
     is encoded at most once, and the whole dataset in index order when the
     metrics draw more images than it has (``CachedEncoder``; the same numbers
     when ``encode`` is deterministic and row-wise, as the encoder mean is).
-    ``metrics``: names from ``METRICS`` (default all).  Returns the union of
-    the metrics' dicts.
+    ``metrics``: names from ``METRICS`` (default all) and ``EXTRA_METRICS`` (fairness, downstream — both
+    predictors —, infomec on the train codes, dci_es on train and test).  Returns the union of the
+    metrics' dicts.
     """
     names = list(METRICS if metrics is None else metrics)
-    unknown = sorted(set(names) - set(METRICS))
+    unknown = sorted(set(names) - set(METRICS) - set(EXTRA_METRICS))
     if unknown:
-        raise ValueError(f"unknown metrics {unknown}; choose from {list(METRICS)}")
+        raise ValueError(f"unknown metrics {unknown}; choose from {list(METRICS + EXTRA_METRICS)}")
     if not isinstance(random_state, int):
         raise ValueError("evaluate needs an int random_state: each metric gets a fresh RandomState(seed)")
     if cache:
         encode = cached_encoder(dataset, encode, progress=progress,
-                                expected=planned_images(names, num_train=num_train, num_test=num_test))
+                                expected=planned_images(names, num_train=num_train, num_test=num_test,
+                                                        dataset_sizes=list(dataset.factor_sizes)))
     codes = test = None
     bar = tqdm(names, desc="metrics", disable=not progress)
     results: dict = {}
@@ -67,12 +89,20 @@ def evaluate(dataset, encode, *, random_state: int = 0, metrics=None, progress: 
         if name == "factor_vae":
             results.update(factor_vae_score(dataset, encode, random_state=random_state))
             continue
+        if name == "fairness":
+            results.update(fairness(dataset, encode, random_state=random_state))
+            continue
+        if name == "downstream":
+            for predictor in PREDICTORS:
+                results.update(downstream_task(dataset, encode, random_state=random_state, predictor=predictor,
+                                               num_train=DOWNSTREAM_SIZES, num_test=num_test))
+            continue
         if codes is None:
             rs = np.random.RandomState(random_state)
             codes = sample_codes(dataset, encode, num_train, random_state=rs)
             test = sample_codes(dataset, encode, num_test, random_state=rs)
         fn = {"mig": mig, "sap": sap, "dci": dci, "modularity_explicitness": modularity_explicitness,
-              "irs": irs}.get(name)
+              "irs": irs, "infomec": infomec, "dci_es": dci_es}.get(name)
         if name == "unsupervised":
             results.update(unsupervised(codes[0]))
         else:
@@ -80,6 +110,6 @@ def evaluate(dataset, encode, *, random_state: int = 0, metrics=None, progress: 
     return results
 
 
-__all__ = ["METRICS", "CachedEncoder", "beta_vae_score", "cached_encoder", "dci", "evaluate",
-           "factor_vae_score", "irs", "mic", "mic_tic", "mig", "modularity_explicitness", "planned_images",
-           "sample_codes", "sap", "udr", "unsupervised"]
+__all__ = ["EXTRA_METRICS", "METRICS", "CachedEncoder", "beta_vae_score", "cached_encoder", "dci", "dci_es",
+           "downstream_task", "evaluate", "factor_vae_score", "fairness", "infomec", "irs", "mic", "mic_tic", "mig",
+           "modularity_explicitness", "planned_images", "sample_codes", "sap", "udr", "unsupervised"]
