@@ -1,5 +1,6 @@
 """The diffusion autoencoder (DiffAE / FDAE): deterministic DDIM decoding, the AdaGN form, FDAE's masks and
 losses, encode -> decode after a short training, group axes, bad input; FDAE's vector-wise protocol."""
+import json
 import math
 
 import numpy as np
@@ -119,6 +120,19 @@ def test_encode_decode_after_a_short_training_is_closest_to_its_input(tmp_path):
     own, others = d.diag(), d[~torch.eye(16, dtype=torch.bool)].view(16, 15)
     assert float(own.mean()) < 0.25 * float(others.mean())
     assert float((own[:, None] < others).all(1).float().mean()) >= 0.75
+
+
+def test_evaluate_adds_the_vector_wise_protocol_for_fdae_only(tmp_path, capsys):
+    fdae = make_config({"model": "diffusion_ae", "dataset": "glyphs", "steps": 1}, [*TINY, "diffusion_ae.conditioning=fdae"])
+    train(fdae, tmp_path / "fdae", progress=False, tensorboard=False)
+    assert main(["evaluate", str(tmp_path / "fdae"), "--metrics", "mig", "--protocol", "vector_wise", "--no-progress"]) == 0
+    record = json.loads((tmp_path / "fdae" / "metrics.json").read_text())
+    assert record["protocol"] == "vector_wise" and {"mig", "vector_wise.mig", "vector_wise.dci.disentanglement"} <= set(record["metrics"])
+    assert 0.0 <= record["metrics"]["vector_wise.mig"] <= 1.0
+    vae = make_config({"model": "beta_vae", "dataset": "glyphs", "steps": 1}, ["vae.latent_dim=3"])
+    train(vae, tmp_path / "vae", progress=False, tensorboard=False)
+    assert main(["evaluate", str(tmp_path / "vae"), "--metrics", "mig", "--protocol", "vector_wise", "--no-progress"]) == 2
+    assert "scores a representation made of groups" in capsys.readouterr().err
 
 
 def test_bad_settings_are_one_line(capsys, tmp_path, monkeypatch):

@@ -105,7 +105,7 @@ def _datasets(args) -> int:
 
 def _evaluate(args) -> int:
     record = evaluate_run(args.run, metrics=parse_metrics(args.metrics), random_state=args.seed,
-                          device=str(pick_device(args.device)), progress=not args.no_progress)
+                          device=str(pick_device(args.device)), progress=not args.no_progress, protocol=args.protocol)
     print(table(record["metrics"]))
     print(f"wrote {args.run}/metrics.json (step {record['step']}, random_state {args.seed}, {record['seconds']:.0f}s)")
     return 0
@@ -164,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("run", metavar="RUN_DIR")
     e.add_argument("--metrics", help="comma-separated subset, e.g. mig,dci (default: all)")
     e.add_argument("--seed", type=int, default=0, help="random_state of the metrics (study: 0)")
+    e.add_argument("--protocol", choices=["standard", "vector_wise"], default="standard",
+                   help="vector_wise: also FDAE's group-wise MIG / DCI, for a code made of groups (default standard)")
     e.add_argument("--device", help="cpu, cuda or cuda:N; default cuda when available")
     e.add_argument("--no-progress", action="store_true")
     e.set_defaults(func=_evaluate)

@@ -12,6 +12,7 @@ import torch
 
 from . import metrics as M
 from .errors import UserError
+from .metrics.vector_wise import vector_wise_dci, vector_wise_mig
 from .runs import Run, atomic_write_text, load_trained
 
 
@@ -90,10 +91,33 @@ def concept_scores(dataset, encode, *, random_state: int = 0, num: int = 1000) -
     return M.mic(codes, concepts)
 
 
+PROTOCOLS = ("standard", "vector_wise")
+
+
+def vector_wise_scores(dataset, encode, groups, *, random_state: int = 0, num_train: int = 10000,
+                       num_test: int = 5000) -> dict:
+    """FDAE's vector-wise MIG and DCI (metrics.vector_wise) on the study's train / test codes: the same
+    ``num_train`` then ``num_test`` draws from RandomState(random_state) as the standard suite's."""
+    rs = np.random.RandomState(random_state)
+    codes, factors = M.sample_codes(dataset, encode, num_train, random_state=rs)
+    test = M.sample_codes(dataset, encode, num_test, random_state=rs)
+    return {**vector_wise_mig(codes, factors, groups=groups), **vector_wise_dci(codes, factors, *test, groups=groups)}
+
+
 def evaluate_run(path: str | Path, *, metrics: list[str] | None = None, random_state: int = 0,
-                 device: str = "cpu", progress: bool = True) -> dict:
-    """Run the study's metric suite on a trained run; write and return ``metrics.json``'s content."""
+                 device: str = "cpu", progress: bool = True, protocol: str = "standard") -> dict:
+    """Run the study's metric suite on a trained run; write and return ``metrics.json``'s content.
+
+    ``protocol="vector_wise"`` adds FDAE's group-wise MIG and DCI (``vector_wise.*``) for a representation
+    made of groups (``Backbone.representation_groups``); the standard per-dimension scores stay."""
+    if protocol not in PROTOCOLS:
+        raise UserError(f"unknown protocol {protocol!r}; choose one of: {', '.join(PROTOCOLS)}")
     config, dataset, model, step = load_trained(path, device)
+    groups = model.representation_groups
+    if protocol == "vector_wise" and not groups:
+        raise UserError(f"the vector-wise protocol scores a representation made of groups (FDAE's concept codes: "
+                        f"--model diffusion_ae --set diffusion_ae.conditioning=fdae); {config.model}'s is scored per "
+                        f"dimension, by the standard protocol")
     has_concepts = hasattr(dataset, "concepts")
     names = metrics or [*M.METRICS, *(CONCEPT_METRICS if has_concepts else ())]
     if not has_concepts and set(names) & set(CONCEPT_METRICS):
@@ -102,6 +126,8 @@ def evaluate_run(path: str | Path, *, metrics: list[str] | None = None, random_s
     start = time.perf_counter()
     encode = mean_encoder(model, device)
     suite = [n for n in names if n in M.METRICS or n in M.EXTRA_METRICS]
+    encode = M.cached_encoder(dataset, encode, progress=progress,     # shared by the suite and vector_wise_scores
+                              expected=M.planned_images(suite, dataset_sizes=list(dataset.factor_sizes)))
     try:
         scores = (M.evaluate(dataset, encode, random_state=random_state, metrics=suite, progress=progress)
                   if suite else {})
@@ -109,7 +135,9 @@ def evaluate_run(path: str | Path, *, metrics: list[str] | None = None, random_s
         raise UserError(f"{path}: {err}") from None
     if "mic" in names:
         scores.update(concept_scores(dataset, encode, random_state=random_state))
-    record = {"metrics": scores, "random_state": random_state, "requested": names, "step": step,
+    if protocol == "vector_wise":
+        scores.update(vector_wise_scores(dataset, encode, groups, random_state=random_state))
+    record = {"metrics": scores, "random_state": random_state, "requested": names, "protocol": protocol, "step": step,
               "representation": model.representation_name, "settings": "disentanglement_lib study defaults",
               "seconds": round(time.perf_counter() - start, 2)}
     atomic_write_text(Run(path).metrics_path, json.dumps(record, indent=2) + "\n")
