@@ -16,13 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from metrics_vs_reference import run_workers, timed   # this folder: run as a script, here and in the reference's venv
 
 SIZES = (3, 6, 40, 32, 32)
 STUDY_SIZES = (10, 100, 1000, 10000)
@@ -72,7 +70,7 @@ def ours(only):
              "downstream_logistic_regression": lambda: metrics.downstream_task(
                  data, encode, predictor="logistic_regression", num_train=LR_SIZES),
              "infomec": lambda: metrics.infomec(z, f), "dci_es": lambda: metrics.dci_es(z, f, zt, ft)}
-    return _timed({k: v for k, v in calls.items() if not only or k in only})
+    return timed({k: v for k, v in calls.items() if not only or k in only})
 
 
 def reference(only):
@@ -100,17 +98,7 @@ def reference(only):
     calls = {"fairness": fair,
              "downstream_boosted_trees": lambda: task(utils.gradient_boosting_classifier, list(STUDY_SIZES)),
              "downstream_logistic_regression": lambda: task(utils.logistic_regression_cv, list(LR_SIZES))}
-    return _timed({k: v for k, v in calls.items() if not only or k in only})
-
-
-def _timed(calls):
-    out = {}
-    for name, call in calls.items():
-        start = time.perf_counter()
-        values = call()
-        out[name] = {"seconds": time.perf_counter() - start, "values": {k: float(v) for k, v in values.items()}}
-        print(f"  {name:32s} {out[name]['seconds']:8.2f} s", file=sys.stderr, flush=True)
-    return out
+    return timed({k: v for k, v in calls.items() if not only or k in only})
 
 
 def main():
@@ -126,14 +114,8 @@ def main():
         result = (ours if args.worker == "ours" else reference)(args.only)
         return Path(args.out).write_text(json.dumps(result))
     load = [os.getloadavg()[0]]
-    results = {}
-    for who in ["ours"] + ([] if args.skip_reference else ["reference"]):
-        python = sys.executable if who == "ours" else str(Path(args.venv) / "bin/python")
-        with tempfile.NamedTemporaryFile(suffix=".json") as tmp:
-            print(f"{who}:", file=sys.stderr)
-            subprocess.run([python, __file__, "--worker", who, "--out", tmp.name, "--only", *args.only], check=True)
-            results[who] = json.loads(Path(tmp.name).read_text())
-    print(f"| metric | ours | reference | speed-up | max abs diff |\n|---|---|---|---|---|")
+    results = run_workers(__file__, args)
+    print("| metric | ours | reference | speed-up | max abs diff |\n|---|---|---|---|---|")
     for name, r in results["ours"].items():
         ref = results.get("reference", {}).get(name)
         if ref is None:

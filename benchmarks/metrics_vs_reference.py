@@ -37,7 +37,7 @@ def ours(only):
              "dci": lambda: metrics.dci(z, f, zt, ft),
              "modularity_explicitness": lambda: metrics.modularity_explicitness(z, f, zt, ft),
              "irs": lambda: metrics.irs(z, f), "unsupervised": lambda: metrics.unsupervised(z)}
-    return _timed({k: v for k, v in calls.items() if not only or k in only})
+    return timed({k: v for k, v in calls.items() if not only or k in only})
 
 
 def reference(only):
@@ -60,10 +60,11 @@ def reference(only):
                  for k, v in run(ref["modex"].compute_modularity_explicitness, **nt).items()},
              "irs": lambda: {"irs": run(ref["irs"].compute_irs, num_train=len(z), batch_size=16)["IRS"]},
              "unsupervised": lambda: run(ref["unsup"].unsupervised_metrics, num_train=len(z))}
-    return _timed({k: v for k, v in calls.items() if not only or k in only})
+    return timed({k: v for k, v in calls.items() if not only or k in only})
 
 
-def _timed(calls):
+def timed(calls):
+    """Run each of ``calls`` (name -> function returning a dict of values): {name: {seconds, values}}."""
     out = {}
     for name, call in calls.items():
         start = time.perf_counter()
@@ -71,6 +72,19 @@ def _timed(calls):
         out[name] = {"seconds": time.perf_counter() - start, "values": {k: float(v) for k, v in values.items()}}
         print(f"  {name:25s} {out[name]['seconds']:8.2f} s", file=sys.stderr, flush=True)
     return out
+
+
+def run_workers(script: str, args) -> dict:
+    """``script --worker ours`` here, then ``--worker reference`` in the reference's venv (unless
+    ``--skip-reference``), each in a fresh process: {who: its ``timed`` result}."""
+    results = {}
+    for who in ["ours"] + ([] if args.skip_reference else ["reference"]):
+        python = sys.executable if who == "ours" else str(Path(args.venv) / "bin/python")
+        with tempfile.NamedTemporaryFile(suffix=".json") as tmp:
+            print(f"{who}:", file=sys.stderr)
+            subprocess.run([python, script, "--worker", who, "--out", tmp.name, "--only", *args.only], check=True)
+            results[who] = json.loads(Path(tmp.name).read_text())
+    return results
 
 
 def main():
@@ -85,14 +99,7 @@ def main():
         result = (ours if args.worker == "ours" else reference)(args.only)
         return Path(args.out).write_text(json.dumps(result))
     load = [os.getloadavg()[0]]
-    results = {}
-    for who in ["ours"] + ([] if args.skip_reference else ["reference"]):
-        python = sys.executable if who == "ours" else str(Path(args.venv) / "bin/python")
-        with tempfile.NamedTemporaryFile(suffix=".json") as tmp:
-            print(f"{who}:", file=sys.stderr)
-            subprocess.run([python, __file__, "--worker", who, "--out", tmp.name, "--only", *args.only],
-                           check=True)
-            results[who] = json.loads(Path(tmp.name).read_text())
+    results = run_workers(__file__, args)
     for name, r in results["ours"].items():
         line = f"{name:25s} ours {r['seconds']:8.2f} s"
         if "reference" in results:
