@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -215,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         print("disentangle: interrupted; the last checkpoint is kept — run the same command to resume",
               file=sys.stderr)
         return 130
+    except BrokenPipeError:   # output piped into a reader that stopped (`| head`): end quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
