@@ -37,10 +37,10 @@ TOY = ["diffusion_ae.code_dim=6", "diffusion_ae.concepts=3", "diffusion_ae.mask_
 CONDITIONINGS = ("diffae", "fdae")
 
 
-def config(conditioning: str, seed: int, steps: int, lr: float):
+def config(conditioning: str, seed: int, steps: int, lr: float, extra=()):
     return make_config({"model": "diffusion_ae", "dataset": "glyphs", "steps": steps, "seed": seed, "lr": lr,
                         "batch_size": 32, "log_every": 50, "checkpoint_every": 200},
-                       [*TOY, f"diffusion_ae.conditioning={conditioning}"])
+                       [*TOY, *extra, f"diffusion_ae.conditioning={conditioning}"])
 
 
 def gaps(discrete: np.ndarray, factors: np.ndarray) -> np.ndarray:
@@ -82,20 +82,24 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--out", default="runs/diffusion")
+    parser.add_argument("--conditionings", default=",".join(CONDITIONINGS))
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="more diffusion_ae settings for every run, e.g. diffusion_ae.mask_entropy=0.01")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
-    record = {"steps": args.steps, "lr": args.lr, "batch_size": 32, "settings": TOY, "threads": 1,
+    conditionings = args.conditionings.split(",")
+    record = {"steps": args.steps, "lr": args.lr, "batch_size": 32, "settings": TOY + args.set, "threads": 1,
               "machine": platform.processor() or platform.machine(), "speed": {}, "runs": []}
     dataset = DATASETS["glyphs"]()
-    for conditioning in CONDITIONINGS:
+    for conditioning in conditionings:
         record["speed"][conditioning] = {"steps_per_s": steps_per_second(conditioning, out)}
         print(f"{conditioning}: {record['speed'][conditioning]['steps_per_s']:.2f} steps/s", flush=True)
-    for conditioning in CONDITIONINGS:
+    for conditioning in conditionings:
         for seed in (int(s) for s in args.seeds.split(",")):
             run = out / f"{conditioning}_seed{seed}"
-            cfg = config(conditioning, seed, args.steps, args.lr)
+            cfg = config(conditioning, seed, args.steps, args.lr, args.set)
             start = time.perf_counter()
             train(cfg, run, progress=False, tensorboard=False)
             seconds = time.perf_counter() - start
@@ -115,7 +119,7 @@ def main() -> None:
             print(json.dumps(row), flush=True)
             (out / "diffusion_toy.json").write_text(json.dumps(record, indent=2) + "\n")
     print("| model | codes | MIG | DCI-D | vector-wise MIG | shape gap | position gap |\n|---|---|---|---|---|---|---|")
-    for conditioning in CONDITIONINGS:
+    for conditioning in conditionings:
         rows = [r for r in record["runs"] if r["conditioning"] == conditioning]
         for which in ("trained", "random_init"):
             mean = {k: statistics.mean(r[which][k] for r in rows) for k in rows[0][which]}
