@@ -11,7 +11,8 @@ with AULCC the trapezoid area under the running-minimum loss over capacities, th
 baseline (always the most frequent training class).  E is 1 when the smallest probe is already
 perfect and 0 when no probe beats the baseline (slightly below 0 when probes do worse than it).
 Size S = K / D: the number of factors over the number of code dimensions (1 for a representation as
-small as the factors, lower for larger ones).
+small as the factors, lower for larger ones) — our reading of the paper's definition, which could not
+be checked against its text when this was written: confirm it before publishing S.
 
 The capacity sweep is CPU-cheap: random forests of 10 trees (the paper's tree probe) with
 ``max_depth`` 1, 2, 3, 4, 6, 8, 12, 16 on a linear depth axis, as the authors' random-forest sweep.
