@@ -19,7 +19,7 @@ from .toy import Glyphs, Shadows, Squares
 
 # --dataset NAME
 DATASETS = {
-    "dsprites": DSprites,           # generated; read from the original npz with a dataset_path (DSpritesFile)
+    "dsprites": DSpritesFile,       # generated (DSprites) without a path; the original npz with one
     "color_dsprites": ColorDSprites,    # Locatello et al. 2019's variants: a nuisance drawn while rendering
     "noisy_dsprites": NoisyDSprites,
     "scream_dsprites": ScreamDSprites,  # needs a background image (dataset_path)
@@ -41,8 +41,6 @@ def open_dataset(name: str, path: Optional[str] = None) -> FactorDataset:
     """The dataset ``name`` (a key of ``DATASETS``), read from the user's ``path`` where it needs a file."""
     if name not in DATASETS:
         raise UserError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
-    if name == "dsprites" and path is not None:
-        return DSpritesFile.open(path)
     return DATASETS[name].open(path)
 
 

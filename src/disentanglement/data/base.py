@@ -63,7 +63,9 @@ class FactorDataset:
 
     @classmethod
     def open(cls, path: Optional[str] = None) -> "FactorDataset":
-        """The dataset; ``path`` is the user's file (or folder) for a dataset read from one."""
+        """The dataset: ``cls()`` when generated, ``cls(path)`` when read from the user's file (or folder)."""
+        if cls.source is not None:
+            return cls(path)
         if path is not None:
             raise UserError(f"dataset {cls.name!r} is generated and reads no file; drop dataset_path={path}")
         return cls()

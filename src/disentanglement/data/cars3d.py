@@ -47,9 +47,6 @@ class Cars3D(FactorDataset):
             images[:, :, car] = load_car(filename)                         # (4, 24, 64, 64, 3)
         self._images = images.reshape(-1, IMAGE, IMAGE, 3)                 # (4 * 24 * cars, 64, 64, 3)
 
-    @classmethod
-    def open(cls, path: Optional[str] = None) -> "Cars3D":
-        return cls(path)
 
     def _render(self, factors: np.ndarray) -> np.ndarray:
         raw = self._images[self.factors_to_index(factors)]               # (n, 64, 64, 3) uint8

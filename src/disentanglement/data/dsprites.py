@@ -78,9 +78,6 @@ class DSprites(FactorDataset):
     observation_shape = (1, IMAGE, IMAGE)
     factor_values = (np.arange(3.0) + 1, SCALES, ORIENTATIONS, POSITIONS, POSITIONS)
     radius = 12.15  # pixels per unit at scale 1; calibrated so the dataset pixel mean is 0.0425
-    source = ("dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz from https://github.com/deepmind/dsprites-dataset "
-              "(optional: without it dSprites is generated)")
-    source_optional = True    # data.open_dataset reads the file (dsprites_file.DSpritesFile) when a path is given
 
     def __init__(self):
         bank = render_sprite_bank(self.radius)

@@ -33,7 +33,9 @@ class DSpritesFile(FactorDataset):
     factor_names = DSprites.factor_names
     factor_sizes = DSprites.factor_sizes
     observation_shape = DSprites.observation_shape
-    source, source_optional = DSprites.source, True
+    source = ("dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz from https://github.com/deepmind/dsprites-dataset "
+              "(optional: without it dSprites is generated)")
+    source_optional = True   # registered as "dsprites": open() without a path gives the generated DSprites
 
     def __init__(self, path: str | Path, progress: bool = False):
         self.path = Path(path)
@@ -57,14 +59,14 @@ class DSpritesFile(FactorDataset):
 def _read(path: Path, progress: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(bit-packed images (N, 64, 8), latents_classes (N, 6), latents_values (N, 6)); one-line errors."""
     if not path.is_file():
-        raise UserError(f"no dSprites file at {path}; expected {DSprites.source}")
+        raise UserError(f"no dSprites file at {path}; expected {DSpritesFile.source}")
     try:
         with zipfile.ZipFile(path) as archive:
             found = set(archive.namelist())
             missing = [key for key, member in MEMBERS.items() if member not in found]
             if missing:
                 raise UserError(f"{path} has no {', '.join(missing)} (found {', '.join(sorted(found)) or 'nothing'}); "
-                                f"expected the original {DSprites.source.split(' ')[0]}")
+                                f"expected the original {DSpritesFile.source.split(' ')[0]}")
             classes = _small(archive, "latents_classes", path)
             values = _small(archive, "latents_values", path)
             packed = _images(archive, path, len(classes), progress)

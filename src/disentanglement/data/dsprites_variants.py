@@ -32,7 +32,6 @@ class ColorDSprites(DSprites):
     name = "color_dsprites"
     observation_shape = (3, IMAGE, IMAGE)
     stochastic = True
-    source, source_optional = None, False     # on the generated dSprites only
 
     def _render(self, factors: np.ndarray, rng=None) -> np.ndarray:
         sprite = super()._render(factors)                                   # (n, 1, 64, 64) in {0, 1}
@@ -46,7 +45,6 @@ class NoisyDSprites(DSprites):
     name = "noisy_dsprites"
     observation_shape = (3, IMAGE, IMAGE)
     stochastic = True
-    source, source_optional = None, False
 
     def _render(self, factors: np.ndarray, rng=None) -> np.ndarray:
         sprite = super()._render(factors)                                   # (n, 1, 64, 64)
@@ -62,15 +60,10 @@ class ScreamDSprites(DSprites):
     stochastic = True
     source = ("an RGB image for the background patches (the reference used Munch's The Scream, "
               "https://upload.wikimedia.org/wikipedia/commons/f/f4/The_Scream.jpg)")
-    source_optional = False
 
-    def __init__(self, background: np.ndarray):
+    def __init__(self, path: Optional[str] = None):
         super().__init__()
-        self.background = background                                        # (H, W, 3) float64 in [0, 1]
-
-    @classmethod
-    def open(cls, path: Optional[str] = None) -> "ScreamDSprites":
-        return cls(load_background(path))
+        self.background = load_background(path)                             # (H, W, 3) float64 in [0, 1]
 
     def _render(self, factors: np.ndarray, rng=None) -> np.ndarray:
         sprite = super()._render(factors)[:, 0] == 1                        # (n, 64, 64) bool

@@ -51,9 +51,6 @@ class Shapes3D(FactorDataset):
         self._file, self._pid = None, None
         self._check_layout()
 
-    @classmethod
-    def open(cls, path: Optional[str] = None) -> "Shapes3D":
-        return cls(path)
 
     # ---- file handle -------------------------------------------------------
     def _h5(self):

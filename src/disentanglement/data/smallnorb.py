@@ -58,9 +58,6 @@ class SmallNORB(FactorDataset):
         for k, dat in enumerate(pairs):
             _first_images(dat, self._images[k * PAIRS:(k + 1) * PAIRS])
 
-    @classmethod
-    def open(cls, path: Optional[str] = None) -> "SmallNORB":
-        return cls(path)
 
     def _render(self, factors: np.ndarray, rng=None) -> np.ndarray:
         instance = randint(rng, 0, ALL_SIZES[1], size=len(factors))                   # (n,)
