@@ -85,7 +85,7 @@ def test_fdae_masks_partition_each_pixel_and_the_regularisers_measure_what_they_
     assert float(decorrelation_loss(same)) > 20 * float(decorrelation_loss(independent))
 
 
-def test_axes_one_per_code_dimension_or_per_concept_group():
+def test_axes_one_per_code_dimension_or_per_concept_and_mask_group():
     images = _images(64)
     diffae = _model()
     axes = diffae.axes(images, steps=3)
@@ -93,8 +93,10 @@ def test_axes_one_per_code_dimension_or_per_concept_group():
     assert [a.amount for a in axes] == sorted((a.amount for a in axes), reverse=True)
     fdae = _model("diffusion_ae.conditioning=fdae")
     axes = fdae.axes(images, steps=5)
-    assert sorted(a.name for a in axes) == ["concept 0", "concept 1"]
+    assert sorted(a.name for a in axes) == ["concept 0", "concept 1", "mask 0", "mask 1"]
     assert all(a.values.shape == (5, 2) and a.columns.stop - a.columns.start == 2 for a in axes)
+    mask1 = next(a for a in axes if a.name == "mask 1")
+    assert (mask1.columns.start, mask1.columns.stop) == (4 + 2, 4 + 4)      # after the 4 content columns
     points = fdae.anchors(images[:2])
     assert points.shape == (2, 4 + 2 * 2)                                   # content codes, then mask codes
     assert fdae.representation(images).shape == (64, 4 + 2 * 2)            # what FDAE's evaluation scores

@@ -25,12 +25,13 @@ DDIM is not used), so they show what the code carries.
 The representation the metrics score is the encoder's whole code: z_sem (DiffAE); the N content codes then
 the N mask codes (FDAE), as FDAE's own evaluation scores both — ``representation_groups`` gives their
 widths for the vector-wise protocol (``metrics/vector_wise.py``; ``disentangle evaluate --protocol
-vector_wise``).  On the glyphs toy the mask codes carry most of what FDAE's code knows (DCI-D of the content
-codes alone: 0.08, of the whole code: 0.54-0.58, seeds 0-1 at 3000 steps), so leaving them out would score a
-part of the representation.
-What a user turns: each dimension of z_sem (DiffAE); each concept's content code along its first principal
-direction over the data (FDAE: one axis per group, its values (S, D / N) displacement vectors).  Both shift
-by linspace(−limit, limit) standard deviations and are ordered by that standard deviation.
+vector_wise``).  On the glyphs toy the content codes turn the glyph's shape and one mask code its position
+(turning each and reading the decodes, ``benchmarks/diffusion_toy.py``; DCI-D of the content codes alone
+0.08, of the whole code 0.54-0.58, seeds 0-1 at 3000 steps), so leaving the masks out would drop the position.
+What a user turns: each dimension of z_sem (DiffAE); each concept's content code and each concept's mask code
+along its first principal direction over the data (FDAE: one axis per group, "concept n" and "mask n", its
+values (S, width) displacement vectors: a mask code says where its concept acts).  Both shift by
+linspace(−limit, limit) standard deviations and are ordered by that standard deviation.
 ``sample`` draws codes from a diagonal Gaussian of the training codes' running moments (DiffAE trains a
 latent DDIM for that instead) and decodes them from fresh noise.
 """
@@ -242,23 +243,26 @@ class DiffusionAE(Backbone):
 
     @torch.no_grad()
     def axes(self, images: torch.Tensor, *, steps: int = 9, limit: float = 2.0, batch: int = 512) -> list[Axis]:
-        """DiffAE: each code dimension; FDAE: each concept's content code along its first principal direction.
-        Shifts linspace(−limit, limit) standard deviations over ``images``, largest standard deviation first."""
+        """DiffAE: each code dimension; FDAE: each concept's content code, then each concept's mask code, along
+        its first principal direction.  Shifts linspace(−limit, limit) standard deviations over ``images``,
+        largest standard deviation first."""
         if steps < 2 or not limit > 0:
             raise ValueError(f"a traversal needs steps >= 2 and limit > 0, got steps={steps}, limit={limit}")
         codes = torch.cat([self.representation(images[i:i + batch]) for i in range(0, len(images), batch)]).double()
         base = np.linspace(-limit, limit, steps)
         labels = tuple(f"{v:+.1f} sd" for v in base)
+        widths = self.representation_groups or [1] * codes.shape[1]
+        starts = np.cumsum([0, *widths[:-1]])
+        concepts = self.params.concepts
         out = []
-        for g in range(self.params.code_dim // self.k):
-            block = codes[:, g * self.k:(g + 1) * self.k]                       # (N, k)
-            centred = block - block.mean(0)
-            _, s, vh = torch.linalg.svd(centred, full_matrices=False)
-            direction = vh[0] * torch.sign(vh[0][vh[0].abs().argmax()])        # (k,), sign fixed
+        for g, (start, width) in enumerate(zip(starts, widths)):
+            block = codes[:, start:start + width]                              # (N, width)
+            _, s, vh = torch.linalg.svd(block - block.mean(0), full_matrices=False)
+            direction = vh[0] * torch.sign(vh[0][vh[0].abs().argmax()])        # (width,), sign fixed
             sd = float(s[0]) / max(len(block), 1) ** 0.5
-            values = base * sd if self.k == 1 else base[:, None] * sd * direction.cpu().numpy()[None]
-            name = f"concept {g}" if self.fdae else f"z{g}"
-            out.append(Axis(name, slice(g * self.k, (g + 1) * self.k), values, "shift", labels, amount=sd,
+            values = base * sd if width == 1 else base[:, None] * sd * direction.cpu().numpy()[None]
+            name = (f"concept {g}" if g < concepts else f"mask {g - concepts}") if self.fdae else f"z{g}"
+            out.append(Axis(name, slice(int(start), int(start + width)), values, "shift", labels, amount=sd,
                             amount_name="sd", active=sd > 1e-6))
         return sorted(out, key=lambda a: -a.amount)
 
