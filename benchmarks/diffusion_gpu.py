@@ -5,8 +5,8 @@ images/s and the report's traversal score time, for DiffAE and FDAE conditioning
 
 The U-Net is 64,128,256,256 (4 levels, 2 residual blocks each, attention at 8x8 and in the middle), batch 32
 (FDAE's batch), code 16 (FDAE: 4 concepts x 4 content dims, 8-dim masks), 20 DDIM steps per decode.  Training
-runs through the library's trainer (``train``, fast path: bf16 autocast, channels_last; compile off, so the
-first steps are not a compile), steps/s measured after a warm-up of 20 steps.  The published runs: FDAE 100k
+runs through the library's trainer (``train``, fast path with ``precision=bf16`` asked for: bf16 autocast,
+channels_last; compile off, so the first steps are not a compile), steps/s measured after a warm-up of 20 steps.  The published runs: FDAE 100k
 steps at batch 32 (21 h on an RTX 3090); divide our steps by 100k for the fraction of their training.
 Writes OUT/diffusion_gpu.json.
 """
@@ -49,7 +49,7 @@ def main() -> None:
     for conditioning in args.conditionings.split(","):
         def cfg(steps):
             return make_config({"model": "diffusion_ae", "dataset": "dsprites", "steps": steps, "batch_size": 32,
-                                "compile": "false", "log_every": 50, "checkpoint_every": 10 ** 9},
+                                "compile": "false", "precision": "bf16", "log_every": 50, "checkpoint_every": 10 ** 9},
                                [*GPU, f"diffusion_ae.conditioning={conditioning}"])
         run = out / conditioning
         train(cfg(WARMUP), run, device=args.device, progress=False, tensorboard=False)

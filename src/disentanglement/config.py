@@ -40,7 +40,7 @@ class Config:
     adam_beta2: float = 0.999
     fast: bool = True                # bf16 autocast / channels_last / compile where they pay (speed.py); false: fp32 eager
     precision: str = "auto"          # auto | bf16 | fp32 (the fast path's arithmetic)
-    compile: str = "auto"            # auto | true | false (torch.compile of the nets; auto: on CUDA)
+    compile: str = "auto"            # auto | true | false (torch.compile of the nets; auto: off, as measured)
     log_every: int = 50
     checkpoint_every: int = 500
     backbone: Params = field(default_factory=VAEParams)        # the section named backbone_name

@@ -1,12 +1,13 @@
-"""The fast training path: bf16 autocast, channels_last, torch.compile where it pays, foreach Adam.
+"""The fast training path: channels_last, foreach Adam, bf16 autocast where it pays, torch.compile on request.
 
 ``fast=True`` (the default) picks, for the device at hand, what makes a training step faster without
-changing the method: the nets' matrix products in bfloat16 under ``torch.autocast`` where that pays (CUDA,
-CPUs with AMX or AMD's AVX512-BF16; ``precision=bf16`` asks for it on any CPU with bf16 instructions) (weights, optimiser
+changing the method: the nets' matrix products in bfloat16 under ``torch.autocast`` where that pays (CPUs
+with AMX or AMD's AVX512-BF16 — not CUDA, where the study's nets are launch-bound and bf16 measured slower;
+``precision=bf16`` asks for it on a GPU or any CPU with bf16 instructions) (weights, optimiser
 state and losses stay float32: mixed precision, Micikevicius et al. 2018, with bf16's float32 range so no
-loss scaling is needed), images and conv weights in channels_last memory layout, Adam's multi-tensor
-(``foreach``) update, and ``torch.compile`` of the nets where it pays.  ``fast=False`` is the float32 eager
-path, with the numbers of the library before the fast path existed.
+loss scaling is needed), images and conv weights in channels_last memory layout (1.10x on an H200), and
+Adam's multi-tensor (``foreach``) update; ``torch.compile`` of the nets when asked (``compile=true``).
+``fast=False`` is the float32 eager path, with the numbers of the library before the fast path existed.
 
 ``precision`` (auto | bf16 | fp32) and ``compile`` (auto | true | false) refine the fast path.  What the
 hardware cannot do is never a crash in the middle of a run: bf16 asked for on a processor without bf16
@@ -62,7 +63,13 @@ def bf16_supported(device: torch.device) -> bool:
 
 
 def bf16_pays(device: torch.device) -> bool:
-    return bf16_supported(device) and (device.type == "cuda" or cpu_bf16_pays())
+    """Whether ``precision=auto`` takes bf16 here: on the CPUs where it paid (``cpu_bf16_pays``), not on CUDA.
+
+    Measured on an NVIDIA H200 (BENCHMARKS.md, ``benchmarks/train_gpu.py --ablation``): the study's conv VAE at
+    batch 64 is bound by kernel launches, not arithmetic (~1 TFLOP/s of a 51 TFLOP/s fp32 limit), so bf16
+    autocast only adds casts: 0.92x alone, 0.76x with torch.compile.  Larger nets may gain: ask with
+    ``precision=bf16``."""
+    return bf16_supported(device) and device.type == "cpu" and cpu_bf16_pays()
 
 
 def compiler_missing(device: torch.device) -> str | None:
@@ -136,10 +143,11 @@ def resolve(config, device: torch.device) -> Speed:
     missing = compiler_missing(device)
     if config.compile == "true" and missing:
         notes.append(f"compile=true: {missing}; running eagerly")
-    # Where compile pays: on CUDA a small conv net is launch-bound and fusing pays at once; on a CPU the
-    # convolutions are oneDNN's either way: compile gave 1.12x per step but costs ~1 min to build on 2 cores, so
-    # it pays only on long runs — ask for it there with compile=true (BENCHMARKS.md).
-    wanted = config.compile == "true" or (config.compile == "auto" and device.type == "cuda")
+    # compile=auto is off everywhere (BENCHMARKS.md): on an H200 it gave 0.99x per step (the loop is
+    # launch-bound, and the default mode keeps every launch; CUDA graphs gave 1.36x but need static shapes the
+    # trainer does not promise); on a CPU the convolutions are oneDNN's either way and it gave 1.12x per step
+    # for ~1 min of building on 2 cores — ask for it on long runs with compile=true.
+    wanted = config.compile == "true"
     return Speed(autocast=torch.bfloat16 if use_bf16 else None, channels_last=True,
                  compile=wanted and missing is None, foreach=True, notes=tuple(notes))
 
