@@ -97,6 +97,15 @@ def test_fairness_sensitive_subset_matches_those_pairs():
         rv.ToyData(), rv.toy_encode_lossy, num_train=300, num_test_points_per_class=10, sensitive=[1])
 
 
+def test_fairness_and_downstream_same_numbers_in_forked_processes_as_in_process():
+    lossy = dict(num_train=300, num_test_points_per_class=10)
+    assert metrics.fairness(rv.ToyData(), rv.toy_encode_lossy, n_jobs=2, **lossy) == \
+        metrics.fairness(rv.ToyData(), rv.toy_encode_lossy, n_jobs=1, **lossy)
+    curve = dict(num_train=(50, 200), num_test=100)
+    assert metrics.downstream_task(rv.ToyData(), rv.toy_encode_lossy, n_jobs=2, **curve) == \
+        metrics.downstream_task(rv.ToyData(), rv.toy_encode_lossy, n_jobs=1, **curve)
+
+
 def test_downstream_keys_and_learning_curve():
     out = metrics.downstream_task(rv.ToyData(), rv.toy_encode, num_train=(10, 200), num_test=100)
     assert out["downstream_boosted_trees.200:mean_test_accuracy"] == 1.0

@@ -30,6 +30,10 @@ one used here; only such near-zero cases can then differ, by rounding.
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
 import numpy as np
 import torch
 from sklearn._loss.loss import HalfBinomialLoss, HalfMultinomialLoss
@@ -270,6 +274,25 @@ def fit_predict(x, y, x_eval=(), *, n_estimators=100, learning_rate=0.1, seed=0)
         return _fit_predict(x, y, x_eval, n_estimators, learning_rate, seed)
     finally:
         torch.set_num_threads(threads)
+
+
+def fit_predict_each(tasks, n_jobs: int | None = None) -> list:
+    """``fit_predict(x, y, x_eval)`` of each task (x, y, x_eval), in ``n_jobs`` forked processes (None: every
+    core this process may use; 1: in-process); the same numbers either way, returned in task order.  Tasks
+    with more classes cost more and are submitted first (greedy balancing)."""
+    tasks = list(tasks)
+    if n_jobs is not None and n_jobs < 1:
+        raise ValueError(f"n_jobs must be >= 1 (or None for every core), got {n_jobs}")
+    if n_jobs is None:
+        n_jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    n_jobs = min(n_jobs, len(tasks))
+    if (n_jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods()
+            or multiprocessing.current_process().daemon):  # a pool worker may not fork its own
+        return [fit_predict(x, y, x_eval) for x, y, x_eval in tasks]
+    order = sorted(range(len(tasks)), key=lambda t: -len(np.unique(tasks[t][1])))
+    with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        jobs = {t: pool.submit(fit_predict, *tasks[t]) for t in order}
+        return [jobs[t].result() for t in range(len(tasks))]
 
 
 def _init_raw(yi, n_classes, loss):

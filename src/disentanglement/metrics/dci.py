@@ -3,10 +3,6 @@
 Sec. 2-3), as disentanglement_lib's ``compute_dci`` with gradient-boosted trees."""
 from __future__ import annotations
 
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
-
 import numpy as np
 
 from . import _gbt
@@ -36,28 +32,6 @@ def dci_from_importance(importance: np.ndarray) -> tuple[float, float]:
     return _weighted(disentanglement, r.sum(axis=1)), _weighted(completeness, r.sum(axis=0))
 
 
-def _fit(codes, y, codes_test):
-    return _gbt.fit_predict(codes, y, [codes_test])
-
-
-def _fit_all(codes, factors, codes_test, n_jobs):
-    """One boosting model per factor, in ``n_jobs`` forked processes; same numbers as in-process."""
-    columns = [factors[:, k] for k in range(factors.shape[1])]
-    if n_jobs is not None and n_jobs < 1:
-        raise ValueError(f"n_jobs must be >= 1 (or None for every core), got {n_jobs}")
-    if n_jobs is None:
-        n_jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    n_jobs = min(n_jobs, len(columns))
-    if (n_jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods()
-            or multiprocessing.current_process().daemon):  # a pool worker may not fork its own
-        return [_fit(codes, y, codes_test) for y in columns]
-    # Cost grows with the number of classes: submit the largest first (greedy balancing).
-    order = sorted(range(len(columns)), key=lambda k: -len(np.unique(columns[k])))
-    with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        jobs = {k: pool.submit(_fit, codes, columns[k], codes_test) for k in order}
-        return [jobs[k].result() for k in range(len(columns))]
-
-
 def dci(codes, factors, codes_test, factors_test, *, n_jobs: int | None = None) -> dict:
     """DCI with ``GradientBoostingClassifier()`` defaults fitted per factor on all raw codes.
 
@@ -76,7 +50,7 @@ def dci(codes, factors, codes_test, factors_test, *, n_jobs: int | None = None) 
     codes, factors = check_pair(codes, factors)
     codes_test, factors_test = check_pair(codes_test, factors_test, varying=False, suffix="_test")
     check_same_dims(codes, codes_test)
-    fits = _fit_all(codes, factors, codes_test, n_jobs)
+    fits = _gbt.fit_predict_each([(codes, factors[:, k], [codes_test]) for k in range(factors.shape[1])], n_jobs)
     importance = np.stack([imp for imp, _ in fits], axis=1)  # (D, K)
     train = [np.mean(pred == factors[:, k]) for k, (_, (pred, _)) in enumerate(fits)]
     test = [np.mean(pred_test == factors_test[:, k]) for k, (_, (_, pred_test)) in enumerate(fits)]

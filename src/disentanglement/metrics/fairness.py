@@ -80,7 +80,7 @@ def _check(sizes, num_train, num_test_points_per_class, sensitive):
 
 
 def fairness(dataset, encode, *, random_state=0, num_train: int = 10000, num_test_points_per_class: int = 100,
-             batch_size: int = 16, sensitive=None) -> dict:
+             batch_size: int = 16, sensitive=None, n_jobs: int | None = None) -> dict:
     """Unfairness of boosted-tree predictors of each factor from ``encode``'s codes (study settings).
 
     Draws as the reference: ``num_train`` codes in batches of ``batch_size`` (``generate_batch_factor_code``),
@@ -89,7 +89,9 @@ def fairness(dataset, encode, *, random_state=0, num_train: int = 10000, num_tes
     (our re-implementation ``_gbt``; sklearn breaks exact feature ties at random, so under ties values move
     slightly, and see tests/test_gbt.py for where ``_gbt`` still departs from sklearn).
     ``sensitive``: indices of the sensitive factors (default all, the reference's numbers; a subset skips
-    the other pairs' draws).  Returns ``fairness.mean_fairness:...`` and ``fairness.max_fairness:...``.
+    the other pairs' draws).  The K predictors are fitted in ``n_jobs`` processes (default: every core this
+    process may use; 1: in-process), with identical results.
+    Returns ``fairness.mean_fairness:...`` and ``fairness.max_fairness:...``.
     """
     chosen = _check(list(dataset.factor_sizes), num_train, num_test_points_per_class, sensitive)
     sizes = [int(s) for s in dataset.factor_sizes]
@@ -114,10 +116,11 @@ def fairness(dataset, encode, *, random_state=0, num_train: int = 10000, num_tes
     blocks = np.split(observations.codes(), np.cumsum([sizes[j] * num_test_points_per_class for _, j in pairs])[:-1])
     mean_fairness = np.zeros((len(sizes), len(sizes)))  # (K, K) [target, sensitive]
     max_fairness = np.zeros((len(sizes), len(sizes)))
-    for i in sorted({i for i, _ in pairs}):
-        mine = [(p, j) for p, (t, j) in enumerate(pairs) if t == i]
-        _, predictions = _gbt.fit_predict(codes, factors[:, i], [blocks[p] for p, _ in mine])
-        for (p, j), pred in zip(mine, predictions[1:]):
+    targets = sorted({i for i, _ in pairs})
+    mine = {i: [(p, j) for p, (t, j) in enumerate(pairs) if t == i] for i in targets}
+    fits = _gbt.fit_predict_each([(codes, factors[:, i], [blocks[p] for p, _ in mine[i]]) for i in targets], n_jobs)
+    for i, (_, predictions) in zip(targets, fits):
+        for (p, j), pred in zip(mine[i], predictions[1:]):
             counts = np.stack([np.bincount(part, minlength=sizes[i])
                                for part in np.split(pred, sizes[j])], axis=1)  # (C_i, C_j)
             mean_fairness[i, j], max_fairness[i, j] = inter_group_fairness(counts)
