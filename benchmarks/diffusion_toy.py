@@ -101,8 +101,7 @@ def separation(model, dataset, readout) -> dict:
 def steps_per_second(conditioning: str, out: Path, steps: int = 40) -> float:
     """Training steps/s at toy size (batch 32), the first 5 steps (warm-up) excluded."""
     run = out / f"speed_{conditioning}"
-    short = train(config(conditioning, 0, 5, 1e-3), run, progress=False, tensorboard=False)
-    del short
+    train(config(conditioning, 0, 5, 1e-3), run, progress=False, tensorboard=False)
     start = time.perf_counter()
     train(config(conditioning, 0, 5 + steps, 1e-3), run, progress=False, tensorboard=False)
     return steps / (time.perf_counter() - start)

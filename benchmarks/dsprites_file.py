@@ -12,23 +12,15 @@ of ``disentangle datasets --compare`` (its numbers are trivially perfect here: t
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
+from loaders import rss_mb   # this folder: (resident, anonymous, peak) MB
 
 from disentanglement.data import DSprites, DSpritesFile
 from disentanglement.data.dsprites_file import compare
-
-
-def rss_mb() -> float:
-    """Current resident memory (MB) of this process."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def write_original_layout(path: Path, chunk: int = 16384) -> None:
@@ -67,11 +59,11 @@ def main() -> None:
         start = time.perf_counter()
         write_original_layout(path)
         print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MB) in {time.perf_counter() - start:.0f} s")
-    before = rss_mb()
+    before = rss_mb()[0]
     start = time.perf_counter()
     file = DSpritesFile(path)
     read_s = time.perf_counter() - start
-    print(f"read: {read_s:.1f} s, resident memory +{rss_mb() - before:.0f} MB (bit-packed images)")
+    print(f"read: {read_s:.1f} s, resident memory +{rss_mb()[0] - before:.0f} MB (bit-packed images)")
     generated = DSprites()
     print(f"batches of 64 per second: file {rate(file, args.batches):.0f}, generated {rate(generated, args.batches):.0f}")
     start = time.perf_counter()

@@ -13,14 +13,13 @@ uses 1,000 / 10,000 on both sides.  Prints seconds, the speed-up and the largest
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from pathlib import Path
 
 import numpy as np
-from metrics_vs_reference import run_workers, timed   # this folder: run as a script, here and in the reference's venv
+from metrics_vs_reference import comparison_parser, run_workers, timed, work   # this folder: run as a script, here and in the reference's venv
 
 SIZES = (3, 6, 40, 32, 32)
 STUDY_SIZES = (10, 100, 1000, 10000)
@@ -102,17 +101,11 @@ def reference(only):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="*", default=[])
-    parser.add_argument("--skip-reference", action="store_true")
-    parser.add_argument("--venv", default="/tmp/dlib-ref")
-    parser.add_argument("--worker", choices=["ours", "reference"])
-    parser.add_argument("--out")
+    parser = comparison_parser(__doc__.splitlines()[0])
     parser.add_argument("--save", type=Path, help="write both sides' seconds and values here (JSON)")
     args = parser.parse_args()
-    if args.worker:
-        result = (ours if args.worker == "ours" else reference)(args.only)
-        return Path(args.out).write_text(json.dumps(result))
+    if work(args, ours, reference):
+        return
     load = [os.getloadavg()[0]]
     results = run_workers(__file__, args)
     print("| metric | ours | reference | speed-up | max abs diff |\n|---|---|---|---|---|")

@@ -87,17 +87,29 @@ def run_workers(script: str, args) -> dict:
     return results
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def comparison_parser(description: str) -> argparse.ArgumentParser:
+    """The options of a comparison script: which metrics, the reference's venv, and the worker's own."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--only", nargs="*", default=[])
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--venv", default="/tmp/dlib-ref")
     parser.add_argument("--worker", choices=["ours", "reference"])
     parser.add_argument("--out")
-    args = parser.parse_args()
+    return parser
+
+
+def work(args, ours, reference) -> bool:
+    """In a worker process (``--worker``): time its side's metrics into ``--out``; True if it did."""
     if args.worker:
         result = (ours if args.worker == "ours" else reference)(args.only)
-        return Path(args.out).write_text(json.dumps(result))
+        Path(args.out).write_text(json.dumps(result))
+    return bool(args.worker)
+
+
+def main():
+    args = comparison_parser(__doc__.splitlines()[0]).parse_args()
+    if work(args, ours, reference):
+        return
     load = [os.getloadavg()[0]]
     results = run_workers(__file__, args)
     for name, r in results["ours"].items():

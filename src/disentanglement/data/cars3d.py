@@ -47,7 +47,6 @@ class Cars3D(FactorDataset):
             images[:, :, car] = load_car(filename)                         # (4, 24, 64, 64, 3)
         self._images = images.reshape(-1, IMAGE, IMAGE, 3)                 # (4 * 24 * cars, 64, 64, 3)
 
-
     def _render(self, factors: np.ndarray) -> np.ndarray:
         raw = self._images[self.factors_to_index(factors)]               # (n, 64, 64, 3) uint8
         return TO_UNIT[raw].transpose(0, 3, 1, 2)                          # (n, 3, 64, 64) float32

@@ -68,7 +68,6 @@ class MPI3D(FactorDataset):
                             f"file's {n} images")
         self.factor_sizes = tuple(int(s) for s in factor_sizes)
 
-
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_images": None}     # a pickled memmap would copy all the images: map again
 

@@ -23,7 +23,7 @@ from typing import Optional
 import numpy as np
 
 from ..errors import UserError
-from .base import TO_UNIT, FactorDataset
+from .base import TO_UNIT, FactorDataset, user_path
 
 try:
     import h5py
@@ -50,7 +50,6 @@ class Shapes3D(FactorDataset):
         self.path = _checked_path(path)
         self._file, self._pid = None, None
         self._check_layout()
-
 
     # ---- file handle -------------------------------------------------------
     def _h5(self):
@@ -120,13 +119,10 @@ def read_rows(dataset, rows: np.ndarray) -> np.ndarray:
 
 
 def _checked_path(path: Optional[str]) -> str:
-    if path is None:
-        raise UserError(f"dataset shapes3d reads the user's file {FILE} (get it from {URL}); pass --dataset-path FILE")
+    """``path``, or ``path/3dshapes.h5`` when it is the folder holding it; one-line errors."""
     if h5py is None:
         raise UserError(f"dataset shapes3d reads {FILE} with h5py, which is not installed; "
                         "pip install 'disentanglement[files]' (or pip install h5py)")
-    if os.path.isdir(path) and os.path.isfile(os.path.join(path, FILE)):
+    if path is not None and os.path.isdir(path) and os.path.isfile(os.path.join(path, FILE)):
         path = os.path.join(path, FILE)
-    if not os.path.isfile(path):
-        raise UserError(f"dataset shapes3d: no file {path}; expected {FILE} (download it from {URL})")
-    return str(path)
+    return user_path(path, "shapes3d", f"file {FILE} (download it from {URL})")

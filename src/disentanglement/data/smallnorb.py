@@ -58,7 +58,6 @@ class SmallNORB(FactorDataset):
         for k, dat in enumerate(pairs):
             _first_images(dat, self._images[k * PAIRS:(k + 1) * PAIRS])
 
-
     def _render(self, factors: np.ndarray, rng=None) -> np.ndarray:
         instance = randint(rng, 0, ALL_SIZES[1], size=len(factors))                   # (n,)
         full = np.insert(factors, 1, instance, axis=1)                                  # (n, 5)

@@ -32,6 +32,7 @@ METRICS = ("beta_vae", "factor_vae", "mig", "sap", "dci", "modularity_explicitne
 EXTRA_METRICS = ("fairness", "downstream", "infomec", "dci_es")
 _NEEDS_TEST = {"sap", "dci", "modularity_explicitness", "dci_es"}
 _OWN_SAMPLING = {"beta_vae", "factor_vae", "fairness", "downstream"}
+DOWNSTREAM_SIZES = (10, 100, 1000, 10000)     # the study's training sizes of the downstream task
 
 
 def planned_images(names, *, num_train: int = 10000, num_test: int = 5000, dataset_sizes=None) -> int:
@@ -41,9 +42,6 @@ def planned_images(names, *, num_train: int = 10000, num_test: int = 5000, datas
     total += _fairness_images(dataset_sizes) if "fairness" in names else 0
     total += 2 * (sum(DOWNSTREAM_SIZES) + len(DOWNSTREAM_SIZES) * num_test) if "downstream" in names else 0
     return total + (num_train + num_test if set(names) - _OWN_SAMPLING else 0)
-
-
-DOWNSTREAM_SIZES = (10, 100, 1000, 10000)
 
 
 def _fairness_images(sizes, num_train: int = 10000, per_class: int = 100) -> int:

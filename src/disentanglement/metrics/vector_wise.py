@@ -42,20 +42,26 @@ def _principal_axes(block: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarra
     return mean, vectors[:, ::-1][:, :min(dims, block.shape[1])]
 
 
-def group_pca(codes, groups, *, dims: int = 3, codes_test=None):
-    """codes (N, G·d) -> (N, G·dims') each group on its first dims' = min(dims, d) principal components;
-    with ``codes_test`` (M, G·d), also those projected with the same axes: (train, test)."""
-    codes = check_codes(codes).astype(np.float64)
+def _projected(codes, groups, dims: int, codes_test=None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Each group (of ``codes``, and with the same axes of ``codes_test``) on its first min(dims, width)
+    principal components: (train blocks, test blocks)."""
     if dims < 1:
         raise ValueError(f"dims must be a positive integer, got {dims}")
     test_blocks = _split(check_codes(codes_test, "codes_test").astype(np.float64), groups) \
         if codes_test is not None else None
     train, test = [], []
-    for g, block in enumerate(_split(codes, groups)):
+    for g, block in enumerate(_split(check_codes(codes).astype(np.float64), groups)):
         mean, axes = _principal_axes(block, dims)
         train.append((block - mean) @ axes)
         if test_blocks is not None:
             test.append((test_blocks[g] - mean) @ axes)
+    return train, test
+
+
+def group_pca(codes, groups, *, dims: int = 3, codes_test=None):
+    """codes (N, G·d) -> (N, G·dims') each group on its first dims' = min(dims, d) principal components;
+    with ``codes_test`` (M, G·d), also those projected with the same axes: (train, test)."""
+    train, test = _projected(codes, groups, dims, codes_test)
     out = np.concatenate(train, axis=1)
     return out if codes_test is None else (out, np.concatenate(test, axis=1))
 
@@ -64,7 +70,7 @@ def vector_wise_codes(codes, groups, *, dims: int = 3, num_bins: int = 20, rando
     """codes (N, D) -> (N, G) int: one discrete code per group (PCA to ``dims``, then k-means with
     ``num_bins`` clusters, or histogram bins when a group has one principal component).  ``groups``: G
     equal groups, or the G widths (FDAE's content codes then its mask codes)."""
-    blocks = [(b - b.mean(0)) @ _principal_axes(b, dims)[1] for b in _split(check_codes(codes).astype(np.float64), groups)]
+    blocks, _ = _projected(codes, groups, dims)
     out = np.zeros((len(codes), len(blocks)), dtype=np.int64)
     for g, block in enumerate(blocks):
         if block.shape[1] == 1:
