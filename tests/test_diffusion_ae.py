@@ -36,14 +36,20 @@ def _images(n, dataset=Squares, seed=0):
 @pytest.mark.parametrize("sets", [["diffusion_ae.conditioning=diffae"], ["diffusion_ae.conditioning=fdae"],
                                   ["diffusion_ae.conditioning=diffae", "diffusion_ae.loss=edm"]])
 def test_ddim_decoding_from_a_fixed_noise_is_deterministic(sets):
-    model = _model(*sets)
-    points = model.anchors(_images(5))
+    model = _model(*sets).double()
+    points = model.anchors(_images(5).double())
     with torch.no_grad():
         first, again = model.decode(points), model.decode(points)
         alone = model.decode(points[3:4])                                   # the same noise for every point
-        other = _model(*sets, "diffusion_ae.noise_seed=1").decode(points)
-    assert torch.equal(first, again)
-    torch.testing.assert_close(alone, first[3:4], atol=1e-5, rtol=0)
+        other = _model(*sets, "diffusion_ae.noise_seed=1").double().decode(points)
+    assert torch.equal(first, again)                                        # same call, same kernels: same bits
+    # One point alone and in a batch of five run different convolution kernels (oneDNN picks its blocking by
+    # batch size and by processor), so they round differently: in float32 they differed by 1.02e-5 on an AMD
+    # EPYC (float32's step is 6e-8: the U-Net and the DDIM steps amplify it ~100x), past a bound read off an
+    # Intel machine.  In float64 the same amplification leaves ~1e-14 (measured: at most 1.6e-14 over the three
+    # settings), while a point decoded from other noise differs by 0.5 or more.  So decode in float64 and allow
+    # 1e-9: four decades above the rounding, eight below a real difference.
+    torch.testing.assert_close(alone, first[3:4], atol=1e-9, rtol=0)
     assert first.shape == (5, 1, 16, 16) and 0 <= first.min() and first.max() <= 1
     assert not torch.allclose(first, other)                                 # the noise is what noise_seed says
 
@@ -63,6 +69,7 @@ def test_adagn_is_the_papers_scale_of_the_time_scale_shift():
         model.denoiser._code = None
         c = affine(torch.nn.functional.silu(code))
         gn = torch.randn(3, t_s.shape[1])
+        # the same float32 quantities multiplied in another order: a few float32 steps (2**-24) of values ~10
         torch.testing.assert_close(gn * (1 + s) + b, (1 + c) * ((1 + t_s) * gn + t_b), atol=1e-5, rtol=1e-5)
     assert len(model.denoiser.adagn) == sum(isinstance(m, nets.ResnetBlock2D) for m in model.denoiser.modules())
 
@@ -101,9 +108,13 @@ def test_axes_one_per_code_dimension_or_per_concept_and_mask_group():
     assert points.shape == (2, 4 + 2 * 2)                                   # content codes, then mask codes
     assert fdae.representation(images).shape == (64, 4 + 2 * 2)            # what FDAE's evaluation scores
     assert fdae.representation_groups == [2, 2, 2, 2] and diffae.representation_groups is None
-    sweep = fdae.traverse(points, axes[0])
+    fdae.double()                        # a batch of 10 against one of 2: decode in float64 (see the DDIM test)
+    points = fdae.anchors(images[:2].double())
+    sweep = fdae.traverse(points, axes[0])                                  # float32 of float64 decodes
     assert sweep.shape == (2, 5, 1, 16, 16)
-    torch.testing.assert_close(sweep[:, 2], fdae.decode(points), atol=1e-5, rtol=0)   # the middle value: no move
+    # the middle value does not move: the two float64 decodes agree to ~1e-14, so their float32 roundings are
+    # equal or one float32 step apart (2**-24 ~ 6e-8 for values in [0.5, 1]); other points differ by ~0.5
+    torch.testing.assert_close(sweep[:, 2], fdae.decode(points).float(), atol=2 ** -24, rtol=0)
 
 
 def test_encode_decode_after_a_short_training_is_closest_to_its_input(tmp_path):

@@ -70,7 +70,10 @@ def test_dci_es_permutation_invariant_and_rotation_costs_capacity():
     z, f = _codes("perfect")
     base = metrics.dci_es(*_split(z, f))
     permuted = metrics.dci_es(*_split(z[:, [1, 2, 0]] * 5.0, f))
-    assert permuted["dci_es.explicitness"] == pytest.approx(base["dci_es.explicitness"], abs=0.02)
+    # the forests along the curve draw their features from columns in another order: an estimator's difference,
+    # not rounding, the same on every machine.  Measured on these codes for data seeds 0, 1, 2: 0.0195, 0.0036,
+    # 0.0129 (2026-12-03); the bound was 0.02, a hair above seed 0's change, so 0.03
+    assert permuted["dci_es.explicitness"] == pytest.approx(base["dci_es.explicitness"], abs=0.03)
     rotated = metrics.dci_es(*_split(*_codes("rotated")))
     assert rotated["dci_es.explicitness"] < base["dci_es.explicitness"]
 

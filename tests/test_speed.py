@@ -45,7 +45,8 @@ def test_fast_false_restores_the_old_numbers_exactly(tmp_path):
     assert all(torch.equal(got[k], want[k]) for k in want)
 
 
-@pytest.mark.skipif(not speed.cpu_has_bf16(), reason="this CPU has no native bf16 arithmetic")
+@pytest.mark.skipif(not speed.cpu_has_bf16(), reason="this CPU has no native bf16 arithmetic (AVX512-BF16 or "
+                    "AMX): runs on the AMD EPYC with AVX512-BF16 and on AMX Xeons, skips on AVX2-only CPUs")
 def test_bf16_path_differs_from_fp32_but_trains_as_well(tmp_path):
     fast = train(_config(60, "precision=bf16"), tmp_path / "fast", progress=False, tensorboard=False)
     slow = train(_config(60, "fast=false"), tmp_path / "slow", progress=False,

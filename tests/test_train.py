@@ -62,8 +62,11 @@ def test_sigkill_and_resume_is_bit_identical(tmp_path, model):
     config = _config(steps) if model == "beta_vae" else make_config({**GAN, "steps": steps})
     killed = tmp_path / "killed"
     Run(killed).create(config)
+    # the killed half trains in a subprocess, the rest and the straight run here: a convolution's rounding
+    # depends on the thread count, so the subprocess gets this process's count, not its machine's default
+    threads = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
     proc = subprocess.Popen([sys.executable, "-m", "disentanglement", "train", "--resume", str(killed), "--no-progress"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=threads)
     deadline = time.time() + 120
     while not (killed / "checkpoint.pt").exists():
         assert proc.poll() is None, proc.stderr.read().decode()

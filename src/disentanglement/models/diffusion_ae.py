@@ -185,7 +185,7 @@ class DiffusionAE(Backbone):
     def denoised(self, x: torch.Tensor, sigma: torch.Tensor, cond: dict, scheduler) -> torch.Tensor:
         """EDM: D(x; σ) = c_skip x + c_out F(c_in x; 1000 · ¼ ln σ) (B, C, H, W); sigma broadcastable (B, 1, 1, 1)."""
         t = (1000 * scheduler.precondition_noise(sigma)).reshape(-1).expand(len(x))
-        out = self.denoiser(scheduler.precondition_inputs(x, sigma), t, **cond).float()
+        out = self.denoiser(scheduler.precondition_inputs(x, sigma), t, **cond).to(x.dtype)
         return scheduler.precondition_outputs(x, out, sigma)
 
     # ---- training ----------------------------------------------------------------------------------
@@ -222,14 +222,16 @@ class DiffusionAE(Backbone):
     @torch.no_grad()
     def decode(self, points: torch.Tensor, x_T: Optional[torch.Tensor] = None) -> torch.Tensor:
         """points (B, P) -> images (B, C, H, W) in [0, 1] by deterministic DDIM from ``x_T`` (default: the fixed
-        noise, the same for every point)."""
-        cond, _, _ = self.condition(points.float())
-        x = (self.x_T if x_T is None else x_T).expand(len(points), -1, -1, -1).float()
+        noise, the same for every point), in the model's dtype (float32 unless the model was cast: a float64
+        model decodes in float64, which the tests use to tell rounding from a real difference)."""
+        dtype = self.x_T.dtype                                                # the buffers follow .double()
+        cond, _, _ = self.condition(points.to(dtype))
+        x = (self.x_T if x_T is None else x_T).expand(len(points), -1, -1, -1).to(dtype)
         if self.params.objective == "epsilon":
             scheduler = nets.DDIMScheduler(**self.ddpm)
             scheduler.set_timesteps(self.params.ddim_steps, device=x.device)
             for t in scheduler.timesteps:
-                eps = self.denoiser(x, t.expand(len(x)), **cond).float()
+                eps = self.denoiser(x, t.expand(len(x)), **cond).to(dtype)
                 x = scheduler.step(eps, t, x, eta=0.0).prev_sample
         else:
             scheduler = nets.EDMEulerScheduler(**self.edm)
