@@ -107,6 +107,7 @@ def _datasets(args) -> int:
 def _evaluate(args) -> int:
     record = evaluate_run(args.run, metrics=parse_metrics(args.metrics), random_state=args.seed,
                           device=str(pick_device(args.device)), progress=not args.no_progress, protocol=args.protocol)
+    print(f"scored on {record['scored_on']}")
     print(table(record["metrics"]))
     print(f"wrote {args.run}/metrics.json (step {record['step']}, random_state {args.seed}, {record['seconds']:.0f}s)")
     return 0

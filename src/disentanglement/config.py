@@ -206,7 +206,7 @@ def make_config(values: dict[str, Any] | None = None, overrides: Iterable[str] =
     backbone = _section_params(cls.Params, backbone_values, name)
     penalty = _section_params(PENALTIES[backbone.penalty].Params, sections.get("penalty", {}), "penalty") \
         if cls.uses_penalty else None
-    for key, value in cls.config_defaults.items():
+    for key, value in {**cls.config_defaults, **cls.dataset_defaults.get(dataset, {})}.items():
         converted.setdefault(key, value)
     config = Config(**converted, backbone=backbone, penalty=penalty)
     _check_positive(config)

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from . import metrics as M
+from .data import Split
 from .errors import UserError
 from .metrics.vector_wise import vector_wise_dci, vector_wise_mig
 from .runs import Run, atomic_write_text, load_trained
@@ -61,6 +62,8 @@ def mean_encoder(model, device, batch: int | None = None, workers: int | None = 
 
 
 CONCEPT_METRICS = ("mic",)   # need concept labels (pendulum, flow): MIC / TIC of each concept's latent block
+# fix one factor and redraw the rest (or the reverse): their scenes leave a held-out split
+ONE_FACTOR_AT_A_TIME = ("beta_vae", "factor_vae", "fairness")
 
 
 def parse_metrics(names: str | None) -> list[str] | None:
@@ -78,10 +81,12 @@ def parse_metrics(names: str | None) -> list[str] | None:
 
 def concept_scores(dataset, encode, *, random_state: int = 0, num: int = 1000) -> dict:
     """MIC / TIC (metrics.mic) between each concept's latent block and the concept's true value, on ``num``
-    scenes drawn without replacement (RandomState(random_state)); D split evenly into the C concepts' blocks
-    in order, as CausalVAE's latent is laid out (a VAE's latents are taken in the same blocks)."""
+    scenes drawn without replacement (RandomState(random_state)) — from the held-out scenes when ``dataset``
+    is a ``Split``; D split evenly into the C concepts' blocks in order, as CausalVAE's latent is laid out (a
+    VAE's latents are taken in the same blocks)."""
     rs = np.random.RandomState(random_state)
-    index = np.sort(rs.choice(len(dataset), size=min(num, len(dataset)), replace=False))
+    scenes = dataset.index if isinstance(dataset, Split) else np.arange(len(dataset))    # (n,) flat indices
+    index = np.sort(scenes[rs.choice(len(scenes), size=min(num, len(scenes)), replace=False)])
     factors = dataset.index_to_factors(index)
     codes = np.asarray(encode(dataset.images(factors)))
     concepts = np.asarray(dataset.concepts(factors), dtype=np.float64)
@@ -123,6 +128,15 @@ def evaluate_run(path: str | Path, *, metrics: list[str] | None = None, random_s
     if not has_concepts and set(names) & set(CONCEPT_METRICS):
         raise UserError(f"{', '.join(sorted(set(names) & set(CONCEPT_METRICS)))} needs a dataset with concept labels "
                         f"(pendulum, flow, shadows); {config.dataset} has none")
+    if model.supervised:          # labels supervised the training: score on the held-out scenes only
+        dataset = Split(dataset, "test")
+        leaving = [n for n in names if n in ONE_FACTOR_AT_A_TIME]
+        if metrics and leaving:
+            raise UserError(f"{', '.join(leaving)} vary one factor at a time from drawn scenes, which leaves the "
+                            f"held-out split {config.model} must be scored on; choose among the others")
+        names = [n for n in names if n not in ONE_FACTOR_AT_A_TIME]
+    scored_on = (f"held-out scenes ({len(dataset.index)} of {len(dataset.dataset)}; {config.model} was trained on "
+                 f"the others' labels)" if isinstance(dataset, Split) else f"all {len(dataset)} factor combinations")
     start = time.perf_counter()
     encode = mean_encoder(model, device)
     suite = [n for n in names if n in M.METRICS or n in M.EXTRA_METRICS]
@@ -138,6 +152,7 @@ def evaluate_run(path: str | Path, *, metrics: list[str] | None = None, random_s
     if protocol == "vector_wise":
         scores.update(vector_wise_scores(dataset, encode, groups, random_state=random_state))
     record = {"metrics": scores, "random_state": random_state, "requested": names, "protocol": protocol, "step": step,
+              "scored_on": scored_on,
               "representation": model.representation_name, "settings": "disentanglement_lib study defaults",
               "seconds": round(time.perf_counter() - start, 2)}
     atomic_write_text(Run(path).metrics_path, json.dumps(record, indent=2) + "\n")

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from typing import Callable, Iterable
 
 from .config import Config, check_run
-from .data import BatchStream, PairSampler, open_dataset
+from .data import BatchStream, PairSampler, Split, open_dataset
 from .errors import UserError
 from .models import Backbone, Batch, Phase, build_model
 from .runs import Run
@@ -141,7 +141,9 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
     logs: dict[str, float] = {}
     start, start_step = time.perf_counter(), step
     model.train()
-    with BatchStream(dataset, config.batch_size, rng, pairs=pairs) as stream:
+    # a model that reads labels sees only the train split's scenes; evaluate scores it on the held-out ones
+    source = Split(dataset, "train") if model.supervised else dataset
+    with BatchStream(source, config.batch_size, rng, pairs=pairs) as stream:
         while step < config.steps:
             drawn = next(stream)
             x = speed.batch(torch.from_numpy(drawn.images).to(dev, non_blocking=True))  # (B, C, H, W)

@@ -14,6 +14,7 @@ from .pairs import PairSampler
 from .pendulum import Flow, Flow64, Pendulum, Pendulum64
 from .shapes3d import Shapes3D
 from .smallnorb import SmallNORB
+from .split import Split
 from .stream import BatchStream, Drawn
 from .toy import Glyphs, Shadows, Squares
 
@@ -45,4 +46,4 @@ def open_dataset(name: str, path: Optional[str] = None) -> FactorDataset:
 
 
 __all__ = ["DATASETS", "BatchStream", "Drawn", "FactorDataset", "Flow", "Flow64", "Pendulum", "Pendulum64", "PairSampler", "TorchView", "ColorDSprites", "DSprites", "DSpritesFile", "NoisyDSprites", "ScreamDSprites", "Glyphs",
-           "Shadows", "Squares", "open_dataset", "Shapes3D", "MPI3D", "SmallNORB", "Cars3D"]
+           "Shadows", "Split", "Squares", "open_dataset", "Shapes3D", "MPI3D", "SmallNORB", "Cars3D"]

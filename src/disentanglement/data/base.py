@@ -60,6 +60,8 @@ class FactorDataset:
     stochastic: bool = False          # True: ``images`` draws random numbers and needs ``rng``
     source: Optional[str] = None      # None: generated here; else the user's file it is read from, and where to get it
     source_optional: bool = False     # True: generated without the file, read from it when given (dSprites)
+    test_every: int = 5               # held-out scenes for label-supervised models (data/split.py): flat index
+    test_first: int = 4               # k >= test_first with (k - test_first) % test_every == 0 (CausalVAE's Flow)
 
     @classmethod
     def open(cls, path: Optional[str] = None) -> "FactorDataset":

@@ -287,6 +287,10 @@ class Pendulum(_ConceptDataset):
                           [0, 0, 0, 0],
                           [0, 0, 0, 0]], dtype=np.int64)
     _as_factor = {0: 0, 1: 1}
+    test_every, test_first = 4, 4     # the authors' split: every 4th scene from the 5th held out (1,826 of 7,308)
+    # the authors' label scaling (mask_vae_pendulum.py, CausalVAE.scale): u = (label - offset) / scale
+    label_scaling = {"pendulum_angle": (0.0, 44.0), "light_angle": (100.0, 40.0),
+                     "shadow_length": (6.5, 3.5), "shadow_position": (10.0, 5.0)}
 
     def geometry(self, factors) -> dict[str, np.ndarray]:
         """Scene geometry (angles in radians, positions in canvas units) for (n, 2) factor classes."""
@@ -361,6 +365,10 @@ class Flow(_ConceptDataset):
                           [0, 0, 0, 1],
                           [0, 0, 0, 0]], dtype=np.int64)
     _as_factor = {0: 0, 2: 2}
+    # the authors' label scaling (mask_vae_flow.py, CausalVAE.scale; their flow label is 10x ours, so 59.5 / 26.5
+    # become 5.95 / 2.65); their split is the default one, every 5th scene from the 5th held out (1,620 of 8,100)
+    label_scaling = {"ball_size": (20.0, 15.0), "water_height": (2.0, 2.0), "hole": (10.5, 4.5),
+                     "water_flow": (5.95, 2.65)}
 
     def geometry(self, factors) -> dict[str, np.ndarray]:
         f = self._check_factors(factors)

@@ -125,9 +125,13 @@ class Backbone(nn.Module):
     name: ClassVar[str] = ""                        # registry key and config section
     Params: ClassVar[type] = Params
     config_defaults: ClassVar[dict] = {}            # training settings it brings (InfoGAN: lr 2e-4, beta1 0.5)
+    dataset_defaults: ClassVar[dict] = {}           # per dataset, on top (CausalVAE: its paper's length per dataset)
     uses_penalty: ClassVar[bool] = False            # a VAE penalty (``penalty.*``) applies
     representation_name: ClassVar[str] = ""
     representation_groups: Optional[list[int]] = None   # widths of the representation's groups (vector-wise)
+    # reads the batch's labels (``Batch.factors``) in its loss: trained on the dataset's train split, scored on
+    # the held-out one (data/split.py), so no metric sees a scene whose labels supervised the training
+    supervised: ClassVar[bool] = False
 
     @classmethod
     def build(cls, config, dataset) -> "Backbone":  # pragma: no cover - abstract

@@ -10,22 +10,26 @@ The latent has C concepts of k dims each (latent_dim = C·k; C is the dataset's 
 
 A (C×C, A[j, i] ≠ 0 for an edge j → i) is learned, **from zero by default** (``init_graph=true`` starts
 from the dataset's true graph, as the official code always does, and is reported as such).  The loss
-(Sec. 4.3) is the ELBO with a conditional prior on the concept labels u (normalised to zero mean, unit
-variance over the dataset):
+(Sec. 4.3) is the ELBO with a conditional prior on the concept labels u (the authors' fixed scaling
+u = (c − offset) / scale on Pendulum and Flow, ``concepts_of``; z-scored elsewhere):
 
     recon + α·KL(q(ε|x) || N(0, I)) + β·Σ_i KL(N(z_i, I) || N(u_i, I)) + β·Σ_i KL(N(f_i, I) || N(u_i, I))
           + γ·‖g^u(Aᵀu) − u‖²   (label reconstruction through the mask layer)
           + λ·h(A) + ρ/2·h(A)²,   h(A) = tr((I + A∘A / C)^C) − C   (DAG-GNN's acyclicity, 0 iff A is a DAG)
 
-``dag=lagrangian`` (default) is an augmented Lagrangian as in NOTEARS / DAG-GNN: every ``dag_every``
-steps λ ← λ + ρ·h(A), and ρ ← min(10ρ, dag_rho_max) when h(A) fell by less than a quarter since the last
-update; λ and ρ are buffers, so a resumed run repeats them.  ``dag=fixed`` keeps λ = 3, ρ = 1 — the
-official code's 3h + 0.5h².
+``dag=lagrangian`` (default) is an augmented Lagrangian as NOTEARS / DAG-GNN run it, on windows of
+``dag_every`` steps (``models/dag.py``): when the window's mean loss has settled (``dag_loss_tol``) and its
+mean h(A) is above ``dag_tol``, ρ ← min(10ρ, dag_rho_max) if h fell by less than a quarter since the last
+accepted h, else λ ← λ + ρ·h; the state is in buffers, so a resumed run repeats it.  ``dag=fixed`` keeps
+λ = 3, ρ = 1 — the official code's 3h + 0.5h².
 
 Differences from the official code (huawei-noah/trustworthyAI, research/CausalVAE; facts only): it fixes
 q(ε|x)'s variance to 1 and decodes a near-deterministic sample, replaces ε_i in the mask layer by an
 attention term, and decodes each concept with its own decoder; we sample ε with a learned variance, add
 ε_i as the paper writes it, and use the run's encoder/decoder (``net``).  Its α = 0.3, β = 1, Adam lr 1e-3.
+Its labels are the integers in its image file names (int() of shadow length, position, water height, 10 x flow)
+and its label reconstruction regresses g^u onto those raw integers; ours are the exact concept values, scaled
+as its conditional prior scales them, for both.  It trains on its train split only (``supervised``), as here.
 
 What a user turns: each concept, twice — its plain traversal (the concept's block of f set to a value,
 nothing else changes: the traversal ignores the graph) and the intervention do(concept = value) (its block
@@ -45,6 +49,7 @@ from torch import nn
 from ..nets import ARCHITECTURES, build_vae_nets
 from ..params import Params, require
 from .base import Axis, Backbone, Batch, Phase
+from .dag import acyclicity, lagrangian_update
 from .vae import RECONSTRUCTIONS, reconstruction_loss
 
 DAG_MODES = ("lagrangian", "fixed")
@@ -61,8 +66,10 @@ class CausalVAEParams(Params):
     dag: str = "lagrangian"           # lagrangian | fixed
     dag_lambda: float = 3.0           # λ at the start (fixed: all along)
     dag_rho: float = 1.0              # ρ at the start (fixed: all along)
-    dag_every: int = 100              # lagrangian: steps between updates of λ and ρ
+    dag_every: int = 100              # lagrangian: the window (steps) over which h and the loss are averaged
     dag_rho_max: float = 1e4
+    dag_tol: float = 1e-3             # lagrangian: mean h at or below this is met (two opposite 0.2 edges of 4: 1.2e-3)
+    dag_loss_tol: float = 0.01        # lagrangian: the subproblem is solved when the mean loss moved less (relative)
     init_graph: bool = False          # start A at the dataset's true graph instead of zero
 
     def validate(self) -> None:
@@ -75,12 +82,8 @@ class CausalVAEParams(Params):
         require(self.dag in DAG_MODES, f"unknown dag {self.dag!r}; choose one of: {', '.join(DAG_MODES)}")
         require(self.dag_every > 0, f"dag_every must be a positive integer, got {self.dag_every}")
         require(self.dag_rho_max >= self.dag_rho, f"dag_rho_max must be >= dag_rho, got {self.dag_rho_max}")
-
-
-def acyclicity(a: torch.Tensor) -> torch.Tensor:
-    """h(A) = tr((I + A∘A / m)^m) − m (Yu et al. 2019, DAG-GNN, Eq. 13): 0 iff the graph of A has no cycle."""
-    m = a.shape[0]
-    return torch.trace(torch.linalg.matrix_power(torch.eye(m, dtype=a.dtype, device=a.device) + a * a / m, m)) - m
+        require(self.dag_tol >= 0 and self.dag_loss_tol >= 0,
+                f"dag_tol and dag_loss_tol must be >= 0, got {self.dag_tol}, {self.dag_loss_tol}")
 
 
 def check_adjacency(adjacency, concepts: int) -> np.ndarray:
@@ -112,6 +115,11 @@ class CausalVAE(Backbone):
     name = "causal_vae"
     Params = CausalVAEParams
     config_defaults = {"lr": 1e-3}    # the official code's Adam
+    # its schedule: 101 epochs of the train split in batches of 64 (run_pendulum.py / run_flow.py, epoch_max=101):
+    # Pendulum ceil(5,482 / 64) = 86 batches an epoch -> 8,686 steps; Flow ceil(6,480 / 64) = 102 -> 10,302
+    dataset_defaults = {name: {"steps": 101 * steps} for names, steps in ((("pendulum", "pendulum64"), 86),
+                                                                           (("flow", "flow64"), 102)) for name in names}
+    supervised = True                 # the concept labels: trained on the train split, scored on the held-out one
     representation_name = "causal-layer concepts z = (I - A^T)^-1 mu(x)"
 
     def __init__(self, params: CausalVAEParams, dataset):
@@ -131,7 +139,9 @@ class CausalVAE(Backbone):
         self.mask_u = ConceptMLPs(c, 1)                # g^u_i: label i from its parents' labels
         self.register_buffer("dag_lambda", torch.tensor(p.dag_lambda))
         self.register_buffer("dag_rho", torch.tensor(p.dag_rho))
-        self.register_buffer("dag_h_last", torch.tensor(float("inf")))
+        self.register_buffer("dag_h_last", torch.tensor(float("inf")))        # the last accepted window mean h
+        self.register_buffer("dag_loss_last", torch.tensor(float("inf")))     # the previous window's mean loss
+        self.register_buffer("dag_window", torch.zeros(3, dtype=torch.float64))   # this window: Σh, Σloss, steps
         # the normalised concept value of every factor combination, looked up by flat index (not checkpointed)
         self.register_buffer("labels", torch.as_tensor(table, dtype=torch.float32), persistent=False)
         strides = np.cumprod([1, *dataset.factor_sizes[::-1]])[:-1][::-1].copy()
@@ -140,7 +150,9 @@ class CausalVAE(Backbone):
 
     @staticmethod
     def concepts_of(dataset) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
-        """(names, labels (N, C) normalised over the dataset, true adjacency) of a dataset with concepts."""
+        """(names, labels u (N, C), true adjacency) of a dataset with concepts.  u = (c − offset) / scale with the
+        authors' fixed offsets and scales where the dataset has them (``label_scaling``: Pendulum, Flow), else
+        the concept z-scored over the dataset (the shadows toy)."""
         if not hasattr(dataset, "concepts") or not hasattr(dataset, "adjacency"):
             raise ValueError(f"CausalVAE needs a dataset with concept labels and a causal graph (pendulum, flow); "
                              f"{getattr(dataset, 'name', type(dataset).__name__)} has none")
@@ -149,6 +161,10 @@ class CausalVAE(Backbone):
         if values.ndim != 2 or values.shape[1] != len(names):
             raise ValueError(f"the dataset's concept labels have shape {values.shape}; expected (N, {len(names)}), "
                              f"one column per concept {names}")
+        scaling = getattr(dataset, "label_scaling", None)
+        if scaling is not None:
+            offset, scale = np.array([scaling[n] for n in names], dtype=np.float64).T      # (C,), (C,)
+            return names, (values - offset) / scale, np.asarray(dataset.adjacency)
         std = values.std(0)
         return names, (values - values.mean(0)) / np.where(std > 0, std, 1.0), np.asarray(dataset.adjacency)
 
@@ -221,15 +237,25 @@ class CausalVAE(Backbone):
     def phases(self) -> list[Phase]:
         return [Phase("main", list(self.parameters()), self._loss)]
 
-    def _update_dag(self, h: torch.Tensor, step: int) -> None:
-        """The augmented Lagrangian's outer step, every ``dag_every`` steps (DAG-GNN, Sec. 3.4)."""
+    def _update_dag(self, step: int) -> str:
+        """The augmented Lagrangian's outer step at the end of each window of ``dag_every`` steps (models/dag.py)."""
         p = self.params
-        if p.dag != "lagrangian" or step == 0 or step % p.dag_every:
-            return
-        self.dag_lambda += self.dag_rho * h
-        if h > 0.25 * self.dag_h_last:
-            self.dag_rho.copy_(torch.clamp(self.dag_rho * 10, max=p.dag_rho_max))
-        self.dag_h_last.copy_(h)
+        if p.dag != "lagrangian" or step == 0 or step % p.dag_every or self.dag_window[2] == 0:
+            return "inside"
+        h_sum, loss_sum, n = self.dag_window.tolist()
+        lam, rho, h_last, what = lagrangian_update(
+            h_sum / n, loss_sum / n, float(self.dag_loss_last), float(self.dag_h_last), float(self.dag_lambda),
+            float(self.dag_rho), h_tol=p.dag_tol, loss_tol=p.dag_loss_tol, rho_max=p.dag_rho_max)
+        for buffer, value in ((self.dag_lambda, lam), (self.dag_rho, rho), (self.dag_h_last, h_last),
+                              (self.dag_loss_last, loss_sum / n)):
+            buffer.fill_(value)
+        self.dag_window.zero_()
+        return what
+
+    def _load_from_state_dict(self, state, prefix, *args, **kwargs):
+        for name, value in (("dag_loss_last", float("inf")), ("dag_window", 0.0)):   # runs from before the windows
+            state.setdefault(prefix + name, torch.full_like(getattr(self, name), value))
+        super()._load_from_state_dict(state, prefix, *args, **kwargs)
 
     def _loss(self, batch: Batch):
         p = self.params
@@ -237,7 +263,7 @@ class CausalVAE(Backbone):
         if u.shape[1] != self.concepts:
             raise ValueError(f"labels of width {u.shape[1]} for {self.concepts} concepts")
         with torch.no_grad():
-            self._update_dag(acyclicity(self.adjacency().detach()), batch.step)
+            self._update_dag(batch.step)
         mu, logvar = (t.float() for t in self.encoder(batch.x))             # (B, C·k)
         noise = torch.randn(mu.shape, generator=batch.generator, device=mu.device, dtype=mu.dtype)
         eps = (mu + torch.exp(0.5 * logvar) * noise).view(-1, self.concepts, self.k)
@@ -253,6 +279,8 @@ class CausalVAE(Backbone):
         h = acyclicity(self.adjacency())
         loss = recon + p.alpha * kl_eps + p.beta * (kl_z + kl_f) + p.gamma * label \
             + self.dag_lambda * h + 0.5 * self.dag_rho * h * h
+        with torch.no_grad():
+            self.dag_window += torch.stack([h.detach(), loss.detach(), torch.ones_like(h)]).to(self.dag_window)
         return loss, {"loss": loss, "recon": recon, "kl": kl_eps, "kl_z": kl_z, "kl_f": kl_f, "label": label,
                       "h_A": h.detach(), "dag_lambda": self.dag_lambda.clone(), "dag_rho": self.dag_rho.clone()}
 
