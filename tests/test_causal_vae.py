@@ -156,6 +156,27 @@ def test_evaluate_scores_concept_blocks_with_mic(tmp_path):
         evaluate_run(tmp_path / "v", metrics=["mic"], progress=False)
 
 
+def test_the_causal_layer_reads_a_as_parent_to_child():
+    """z = Aᵀz + ε with A[j, i] the weight of j -> i: an edge 0 -> 1 of weight 2 makes z_1 = 2 z_0 + ε_1 and leaves
+    z_0 alone; the transposed reading (z = Az + ε) would do the opposite, and this test fails then."""
+    model = _model()                                                    # 3 concepts x 2 dims
+    with torch.no_grad():
+        model.A.zero_()
+        model.A[0, 1] = 2.0
+    eps = torch.tensor([[[1.0, -1.0], [0.5, 0.0], [0.0, 3.0]]])         # (1, C, k)
+    z = model.causal(eps)
+    torch.testing.assert_close(z[0, 0], eps[0, 0])                     # the root: z_0 = ε_0
+    torch.testing.assert_close(z[0, 1], 2 * eps[0, 0] + eps[0, 1])     # the child: z_1 = 2 z_0 + ε_1 = (2.5, -2)
+    torch.testing.assert_close(z[0, 2], eps[0, 2])                     # unrelated
+    parents = torch.einsum("ji,bjk->bik", model.adjacency(), z)        # what the mask layer feeds g_i
+    torch.testing.assert_close(parents[0, 1], 2 * z[0, 0]) and torch.testing.assert_close(parents[0, 0], torch.zeros(2))
+    f = model.intervene(eps, 0, 5.0)                                   # do(z_0 = 5): the child moves, via A
+    shifted = model.intervene(eps, 0, 6.0)
+    assert not torch.allclose(f[0, 1], shifted[0, 1]) and torch.equal(f[0, 2], shifted[0, 2])
+    f = model.intervene(eps, 1, 5.0)                                   # do(z_1 = 5): the parent does not move
+    torch.testing.assert_close(model.intervene(eps, 1, 6.0)[0, 0], f[0, 0])
+
+
 def test_no_concept_causes_itself():
     """A's diagonal is masked: a self-loop would let the label reconstruction read a concept from itself."""
     model = _model()

@@ -71,6 +71,7 @@ class CausalVAEParams(Params):
     dag_tol: float = 1e-3             # lagrangian: mean h at or below this is met (two opposite 0.2 edges of 4: 1.2e-3)
     dag_loss_tol: float = 0.01        # lagrangian: the subproblem is solved when the mean loss moved less (relative)
     init_graph: bool = False          # start A at the dataset's true graph instead of zero
+    init_authors: bool = False        # start A where the official code does (the true graph and its extra edges)
 
     def validate(self) -> None:
         require(self.latent_dim > 0, f"latent_dim must be a positive integer, got {self.latent_dim}")
@@ -134,7 +135,11 @@ class CausalVAE(Backbone):
         self.concepts, self.k = c, p.latent_dim // c
         self.true_graph = check_adjacency(adjacency, c)
         self.encoder, self.decoder = build_vae_nets(p.net, dataset.observation_shape, p.latent_dim)
-        self.A = nn.Parameter(torch.tensor(self.true_graph if p.init_graph else np.zeros((c, c)), dtype=torch.float32))
+        if p.init_graph and p.init_authors:
+            raise ValueError("causal_vae.init_graph and init_authors are two starts for A: choose one")
+        start = self.true_graph if p.init_graph else \
+            check_adjacency(self.authors_start(dataset), c) if p.init_authors else np.zeros((c, c))
+        self.A = nn.Parameter(torch.tensor(start, dtype=torch.float32))
         self.mask = ConceptMLPs(c, self.k)             # g_i: concept i from its parents' latents
         self.mask_u = ConceptMLPs(c, 1)                # g^u_i: label i from its parents' labels
         self.register_buffer("dag_lambda", torch.tensor(p.dag_lambda))
@@ -168,6 +173,18 @@ class CausalVAE(Backbone):
         std = values.std(0)
         return names, (values - values.mean(0)) / np.where(std > 0, std, 1.0), np.asarray(dataset.adjacency)
 
+    @staticmethod
+    def authors_start(dataset) -> np.ndarray:
+        """The official code's initial A (nns/mask.py, DagLayer with initial=True: A[0, 1..3] = A[1, 2..3] = 1):
+        on Pendulum the true graph plus pendulum angle -> light angle; on Flow (the same entries in their concept
+        order r, h, flow, hole; identical in ours) the true graph plus ball -> hole and water height -> hole."""
+        if getattr(dataset, "name", "").rstrip("64") not in ("pendulum", "flow"):
+            raise ValueError(f"causal_vae.init_authors: the official code's start is defined for pendulum and flow, "
+                             f"not {getattr(dataset, 'name', '?')}")
+        start = np.zeros((4, 4))
+        start[0, 1:] = start[1, 2:] = 1
+        return start
+
     @classmethod
     def build(cls, config, dataset) -> "CausalVAE":
         return cls(config.backbone, dataset)
@@ -182,10 +199,15 @@ class CausalVAE(Backbone):
             raise ValueError(f"causal_vae.latent_dim={config.backbone.latent_dim} does not split into the dataset's {c} "
                              f"concepts: choose a multiple of {c} (e.g. {4 * c})")
         check_adjacency(dataset.adjacency, c)
+        if config.backbone.init_graph and config.backbone.init_authors:
+            raise ValueError("causal_vae.init_graph and causal_vae.init_authors are two starts for A: choose one")
+        if config.backbone.init_authors:
+            cls.authors_start(dataset)
         notes = []
-        if config.backbone.init_graph:
-            notes.append("causal_vae.init_graph=true: A starts at the dataset's true graph (as the official code); "
-                         "the learned graph then says little about discovering it")
+        if config.backbone.init_graph or config.backbone.init_authors:
+            notes.append(f"causal_vae.{'init_graph' if config.backbone.init_graph else 'init_authors'}=true: A starts "
+                         f"at {'the true graph' if config.backbone.init_graph else 'the official code start'}; the "
+                         f"learned graph then says little about discovering it")
         return notes
 
     # ---- the structural causal model -------------------------------------------------------------
@@ -336,5 +358,7 @@ class CausalVAE(Backbone):
         return self.adjacency().detach().cpu().numpy(), self.true_graph, self.concept_names
 
     def describe(self) -> str:
-        return (f"{self.concepts} concepts × {self.k} dims · graph {'from the true graph' if self.params.init_graph else 'learned from zero'}"
+        start = "from the true graph" if self.params.init_graph else \
+            "from the official code's start" if self.params.init_authors else "learned from zero"
+        return (f"{self.concepts} concepts × {self.k} dims · graph {start}"
                 f" · DAG {self.params.dag}")
