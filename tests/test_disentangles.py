@@ -6,7 +6,7 @@ Measured (squares, 4 latents, Adam lr 1e-3, one thread, MIG on all 300 images), 
     2000 steps   VAE        0.035  0.143  0.111  0.071   mean 0.090
                  β-TCVAE    0.195  0.131  0.338  0.168   mean 0.208   Welch t = 2.3
     1000 steps   VAE        0.040  0.134  0.121  0.089   mean 0.096
-                 Ada-GVAE   0.255  0.460  0.273  0.435   mean 0.356   Welch t = 5.4
+                 Ada-GVAE   0.255  0.460  0.273  0.435   mean 0.356   Welch t = 4.5
 
 (An earlier build measured β-TCVAE 0.386 0.062 0.340 0.147 against VAE 0.034 0.120 0.114 0.068 at 2000
 steps, t = 1.9: single seeds move with the arithmetic, the separation holds.)  The tests assert

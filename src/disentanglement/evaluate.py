@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from . import metrics as M
+from . import viz
 from .data import Split
 from .errors import UserError
 from .metrics.vector_wise import vector_wise_dci, vector_wise_mig
@@ -62,6 +63,8 @@ def mean_encoder(model, device, batch: int | None = None, workers: int | None = 
 
 
 CONCEPT_METRICS = ("mic",)   # need concept labels (pendulum, flow): MIC / TIC of each concept's latent block
+# need the model, not only codes (opt-in): interchange intervention accuracy, read by the run's factor predictor
+MODEL_METRICS = ("interchange",)
 # fix one factor and redraw the rest (or the reverse): their scenes leave a held-out split
 ONE_FACTOR_AT_A_TIME = ("beta_vae", "factor_vae", "fairness")
 
@@ -72,7 +75,7 @@ def parse_metrics(names: str | None) -> list[str] | None:
     if not names:
         return None
     chosen = [n.strip() for n in names.split(",") if n.strip()]
-    known = (*M.METRICS, *M.EXTRA_METRICS, *CONCEPT_METRICS)
+    known = (*M.METRICS, *M.EXTRA_METRICS, *CONCEPT_METRICS, *MODEL_METRICS)
     unknown = [n for n in chosen if n not in known]
     if unknown or not chosen:
         raise UserError(f"unknown metric {unknown[0] if unknown else names!r}; choose from: {', '.join(known)}")
@@ -153,8 +156,16 @@ def evaluate_run(path: str | Path, *, metrics: list[str] | None = None, random_s
         scores.update(concept_scores(dataset, encode, random_state=random_state))
     if protocol == "vector_wise":
         scores.update(vector_wise_scores(dataset, encode, groups, random_state=random_state))
+    aligned = {}
+    if "interchange" in names:   # the report's factor predictor (cached in the run) reads the decoded images
+        whole = dataset.dataset if isinstance(dataset, Split) else dataset       # trained on every scene
+        predictor, _ = viz.load_or_train(whole, Run(path).path / "factor_predictor.pt", device=device)
+        with torch.no_grad():
+            result = viz.model_interchange_accuracy(model, dataset, predictor.classes, seed=random_state)
+        aligned = {k: v for k, v in result.items() if k.endswith(".block")}     # which block each factor got
+        scores.update({k: v for k, v in result.items() if k not in aligned})
     record = {"metrics": scores, "random_state": random_state, "requested": names, "protocol": protocol, "step": step,
-              "scored_on": scored_on,
+              "scored_on": scored_on, **({"interchange_blocks": aligned} if aligned else {}),
               "representation": model.representation_name, "settings": "disentanglement_lib study defaults",
               "seconds": round(time.perf_counter() - start, 2)}
     atomic_write_text(Run(path).metrics_path, json.dumps(record, indent=2) + "\n")
