@@ -38,6 +38,7 @@ def test_report_is_self_contained_and_complete(report):
     sources = re.findall(r'src="([^"]*)"', page)
     assert len(sources) == 9 and all(s.startswith("data:image/") for s in sources)   # gif, 3 grids, 5 plots
     assert "data:image/gif;base64," in page and "traversal score" in page.lower()
+    assert "Interchange interventions" in page and all(f"<th>{n}</th>" in page for n in ("posX", "posY", "size"))
     assert "0.1234" in page and "dci.disentanglement" in page                         # the metric table
     assert "model: beta_vae" in page                                                  # the config
     record = json.loads((run / "figures" / "traversal_score.json").read_text())

@@ -18,6 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import viz
+from .data import Split
 from .runs import Run, atomic_write_text, load_trained
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -121,7 +122,23 @@ def _score_section(run: Run, dataset, model, axes, device, seeds: int, steps: in
     result = viz.model_traversal_score(model, dataset, predictor.readout, axes=axes, seeds=seeds, steps=steps,
                                        device=device)
     sweeps = f"turn it around {seeds} anchors"
-    return _score_html(run, dataset, result, accuracy, sweeps, "axis", row_names=[a.name for a in axes])
+    html_ = _score_html(run, dataset, result, accuracy, sweeps, "axis", row_names=[a.name for a in axes])
+    return html_ + _interchange_html(model, dataset, predictor)
+
+
+def _interchange_html(model, dataset, predictor) -> str:
+    """The interchange intervention accuracy (viz/interchange.py) per factor, as a short table."""
+    scenes = Split(dataset, "test") if model.supervised else dataset          # never the scenes that supervised it
+    with torch.no_grad():
+        result = viz.model_interchange_accuracy(model, scenes, predictor.classes)
+    rows = [(name, f"{result[f'interchange.{name}']:.3f} (block {result[f'interchange.{name}.block']})")
+            for name in dataset.factor_names]
+    return f"""<section><h2>Interchange interventions</h2><p class="note">Encode a base and a source scene, put the
+source's block aligned with factor k into the base's point, decode, and read every factor of the result with the same
+predictor: the share read as the counterfactual (the base with factor k from the source), divided by the share the
+predictor reads right on the rendered counterfactual (1: the model decodes it as well as the renderer; Geiger et al.
+2021).  256 pairs{", held-out scenes" if model.supervised else ""}; mean {result["interchange"]:.3f}.</p>
+{_table(rows)}</section>"""
 
 
 def _score_html(run: Run, dataset, result: dict, accuracy, sweeps: str, knob: str, *, order=None,
