@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import statistics
 import tempfile
 import time
@@ -23,7 +24,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from disentanglement.config import make_config
 from disentanglement.data import DSprites
 from disentanglement.nets import Conv64Decoder, Conv64Encoder
-from disentanglement.speed import resolve
+from disentanglement.speed import cpu_has_bf16, resolve
 from disentanglement.train import train
 
 VARIANTS = {  # name -> --set overrides of `disentangle train`
@@ -89,6 +90,14 @@ def matmul_peak(dtype: torch.dtype, n: int = 2048, reps: int = 10) -> float:
     return 2 * n ** 3 * reps / (time.perf_counter() - start)
 
 
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
+    except OSError:
+        return "?"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
@@ -105,14 +114,16 @@ def main() -> None:
         for v in names:
             rates[v].append(ours(args.steps, VARIANTS[v]))
         peaks["fp32"].append(matmul_peak(torch.float32))
-        peaks["bf16"].append(matmul_peak(torch.bfloat16))
+        if cpu_has_bf16():               # emulated bf16 products take minutes each and limit nothing we run
+            peaks["bf16"].append(matmul_peak(torch.bfloat16))
     flops = flops_per_image()
     med = {k: statistics.median(v) for k, v in rates.items()}
-    peak = {k: statistics.median(v) for k, v in peaks.items()}
+    peak = {k: statistics.median(v) if v else float("nan") for k, v in peaks.items()}
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.steps} steps x {args.repeats}, "
           f"load {load:.1f} -> {os.getloadavg()[0]:.1f}")
     print(f"training FLOPs per image: {flops / 1e6:.1f} M; matrix-product limit: fp32 {peak['fp32'] / 1e9:.0f} "
-          f"GFLOP/s, bf16 {peak['bf16'] / 1e9:.0f} GFLOP/s")
+          f"GFLOP/s, bf16 {peak['bf16'] / 1e9:.0f} GFLOP/s (nan: no native bf16, not measured)")
+    print(f"processor: {platform.processor() or platform.machine()}; {cpu_model()}; native bf16: {cpu_has_bf16()}")
     for k, v in med.items():
         achieved = v * 64 * flops
         limit = peak["bf16"] if k != "plain" and uses_bf16(VARIANTS[k]) else peak["fp32"]

@@ -102,3 +102,10 @@ def test_the_authors_label_scaling_on_pendulum():
     expected = (c - np.array([0, 100, 6.5, 10])) / np.array([44, 40, 3.5, 5])
     np.testing.assert_allclose(u, expected, rtol=1e-6, atol=1e-6)      # float32 labels: 2**-24 relative
     assert u[0, 0] == pytest.approx(-40 / 44, rel=1e-6) and u[-1, 1] == pytest.approx(47 / 40, rel=1e-6)
+
+
+def test_the_authors_length_is_causal_vaes_default_on_their_datasets():
+    steps = {name: make_config({"model": "causal_vae", "dataset": name}).steps for name in ("pendulum", "flow64")}
+    assert steps == {"pendulum": 101 * 86, "flow64": 101 * 102}       # 101 epochs of 5,482 / 6,480 scenes, batch 64
+    assert make_config({"model": "causal_vae", "dataset": "pendulum", "steps": 5}).steps == 5   # the user's wins
+    assert make_config({"model": "beta_vae", "dataset": "pendulum"}).steps == 3000           # other models: as before
