@@ -52,7 +52,7 @@ def test_a_mixed_code_scores_low(squares):
 
     blocks = [slice(k, k + 1) for k in range(3)]
     got = interchange_accuracy(encode, decode, blocks, data, factors_of, pairs=64)
-    assert got["interchange"] < 0.7                                    # swapping one mixed coordinate moves them all
+    assert got["interchange"] < 0.25                                   # swapping one mixed coordinate moves them all
 
 
 def test_alignment_follows_information_not_order():

@@ -6,11 +6,14 @@ by the source's; decode.  If the block is factor k's causal variable, the decode
 scene — the base's factors with factor k taken from the source — and a readout trained on the dataset's own
 images reads exactly those factors.  Per factor k:
 
-    IIA_k = mean over pairs and factors j of [readout_j(decode(mixed)) == counterfactual_j]
+    IIA_k = share of pairs whose decoded image is read as the counterfactual: every factor j at once,
+            readout(decode(mixed)) == counterfactual
 
-and the same readout on the rendered counterfactual scenes gives its ceiling (the readout's own accuracy on
-those scenes); ``interchange.<name>`` is IIA_k / ceiling_k, 1 for a model that decodes the counterfactual as
-well as the renderer does.  ``interchange`` is the mean over factors.
+(Geiger et al.'s accuracy: the intervened model's whole output against the counterfactual's; a model that moves
+factor k but also disturbs another one fails the pair).  The same readout on the rendered counterfactual scenes
+gives its ceiling (the readout's own joint accuracy on those scenes); ``interchange.<name>`` is IIA_k /
+ceiling_k, 1 for a model that decodes the counterfactual as well as the renderer does.  ``interchange`` is the
+mean over factors.
 
 Alignment: the model's axes (``Backbone.axes``: a VAE's latents, InfoGAN's codes, CausalVAE's concept blocks,
 FDAE's groups) are the candidate blocks; factor k's block is the one whose first principal component has the
@@ -73,7 +76,7 @@ def interchange_accuracy(encode: Callable[[torch.Tensor], torch.Tensor], decode:
             target[:, k] = source_f[:, k]                                                          # the counterfactual
             read = run(classify, run(decode, mixed).float()).cpu().numpy()
             ceiling = run(classify, torch.from_numpy(dataset.images(target, rng))).cpu().numpy()
-            accuracy, best = float((read == target).mean()), float((ceiling == target).mean())
+            accuracy, best = float((read == target).all(1).mean()), float((ceiling == target).all(1).mean())
             out[f"interchange.{names[k]}"] = accuracy / best if best > 0 else 0.0
             out[f"interchange.{names[k]}.block"] = f"{cols.start}:{cols.stop}"
     scores = [v for key, v in out.items() if not key.endswith(".block")]
