@@ -79,7 +79,7 @@ def test_killed_sweep_resumes_to_the_same_table(straight, tmp_path):
     done_before = len(list(out.glob("runs/*/status.json")))
     assert 1 <= done_before < 8
     summary = sweep(study, out, workers=1, progress=False)
-    assert summary["skipped_done"] == done_before and summary["finished"] == 8 - done_before
+    assert summary["skipped_done"] == done_before and summary["finished"] == 8 - done_before, summary["failures"]
     pd.testing.assert_frame_equal(_table(out), _table(straight[0]))
 
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from disentanglement.config import make_config
+from disentanglement.errors import UserError
 from disentanglement.runs import Run
 from disentanglement.train import train
 from disentanglement.viz import tensorboard_traversal
@@ -91,3 +92,15 @@ def test_already_finished_run_is_left_alone(tmp_path):
     result = train(_config(20), tmp_path / "r", progress=False)
     assert result.step == 20 and result.logs["loss"] > 0
     assert (tmp_path / "r" / "checkpoint.pt").read_bytes() == before
+
+
+def test_a_run_killed_while_writing_its_first_config_starts_again(tmp_path):
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / ".config.yaml.abc123.tmp").write_text("model: beta_v")         # what a SIGKILL mid-write leaves
+    train(_config(2), run, progress=False)
+    assert (run / "config.yaml").exists() and not list(run.glob("*.tmp"))
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(UserError, match="holds no run"):                  # a foreign file is still refused
+        train(_config(2), tmp_path / "other", progress=False)

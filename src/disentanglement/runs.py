@@ -59,6 +59,9 @@ class Run:
             return
         if self.path.exists() and not self.path.is_dir():
             raise UserError(f"--out {self.path} is a file, not a directory; choose another --out")
+        if self.path.is_dir():          # a run killed while its first config was being written left only a temp file
+            for leftover in self.path.glob(f".{self.config_path.name}.*.tmp"):
+                leftover.unlink()
         if self.path.is_dir() and any(self.path.iterdir()):
             raise UserError(f"--out {self.path} is not empty and holds no run (no config.yaml); choose another --out")
         self.path.mkdir(parents=True, exist_ok=True)
