@@ -109,3 +109,16 @@ def test_the_authors_length_is_causal_vaes_default_on_their_datasets():
     assert steps == {"pendulum": 101 * 86, "flow64": 101 * 102}       # 101 epochs of 5,482 / 6,480 scenes, batch 64
     assert make_config({"model": "causal_vae", "dataset": "pendulum", "steps": 5}).steps == 5   # the user's wins
     assert make_config({"model": "beta_vae", "dataset": "pendulum"}).steps == 3000           # other models: as before
+
+
+def test_the_authors_start_of_a():
+    data = Pendulum(size=16)
+    model = build_model(make_config({"model": "causal_vae", "dataset": "pendulum"},
+                                    ["causal_vae.net=mlp", "causal_vae.init_authors=true"]), data)
+    expected = data.adjacency.copy()
+    expected[0, 1] = 1                                                 # the extra edge: pendulum angle -> light angle
+    np.testing.assert_array_equal(model.A.detach().numpy(), expected)
+    with pytest.raises(UserError, match="defined for pendulum and flow"):
+        make_config({"model": "causal_vae", "dataset": "shadows"}, ["causal_vae.latent_dim=6", "causal_vae.init_authors=true"])
+    with pytest.raises(UserError, match="two starts"):
+        make_config({"model": "causal_vae", "dataset": "pendulum"}, ["causal_vae.init_authors=true", "causal_vae.init_graph=true"])

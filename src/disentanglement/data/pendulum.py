@@ -291,6 +291,8 @@ class Pendulum(_ConceptDataset):
     # the authors' label scaling (mask_vae_pendulum.py, CausalVAE.scale): u = (label - offset) / scale
     label_scaling = {"pendulum_angle": (0.0, 44.0), "light_angle": (100.0, 40.0),
                      "shadow_length": (6.5, 3.5), "shadow_position": (10.0, 5.0)}
+    # the official code's initial A (nns/mask.py, DagLayer(initial=True)): the true graph plus pendulum -> light
+    authors_initial_graph = np.array([[0, 1, 1, 1], [0, 0, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0]], dtype=np.int64)
 
     def geometry(self, factors) -> dict[str, np.ndarray]:
         """Scene geometry (angles in radians, positions in canvas units) for (n, 2) factor classes."""
@@ -369,6 +371,9 @@ class Flow(_ConceptDataset):
     # become 5.95 / 2.65); their split is the default one, every 5th scene from the 5th held out (1,620 of 8,100)
     label_scaling = {"ball_size": (20.0, 15.0), "water_height": (2.0, 2.0), "hole": (10.5, 4.5),
                      "water_flow": (5.95, 2.65)}
+    # the official code's initial A: the same entries as Pendulum's, A[0, 1..3] = A[1, 2..3] = 1, in its concept
+    # order (r, h, flow, hole) — in ours the true graph plus ball size -> hole and water height -> hole
+    authors_initial_graph = np.array([[0, 1, 1, 1], [0, 0, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0]], dtype=np.int64)
 
     def geometry(self, factors) -> dict[str, np.ndarray]:
         f = self._check_factors(factors)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import FactorDataset
+from .base import FactorDataset, randint
 
 PARTS = ("train", "test")
 
@@ -60,13 +60,9 @@ class Split(FactorDataset):
 
     def sample_factors(self, n: int, rng) -> np.ndarray:
         """(n, K) factor classes of scenes drawn uniformly, with replacement, from this part."""
-        if isinstance(rng, np.random.RandomState):
-            rows = rng.randint(len(self.index), size=n)
-        elif isinstance(rng, np.random.Generator):
-            rows = rng.integers(len(self.index), size=n)
-        else:
+        if not isinstance(rng, (np.random.RandomState, np.random.Generator)):
             raise TypeError(f"rng must be a numpy Generator or RandomState, got {type(rng).__name__}")
-        return self.dataset.index_to_factors(self.index[rows])
+        return self.dataset.index_to_factors(self.index[randint(rng, 0, len(self.index), size=n)])
 
     def images(self, factors, rng=None) -> np.ndarray:
         return self.dataset.images(factors, rng)

@@ -135,10 +135,8 @@ class CausalVAE(Backbone):
         self.concepts, self.k = c, p.latent_dim // c
         self.true_graph = check_adjacency(adjacency, c)
         self.encoder, self.decoder = build_vae_nets(p.net, dataset.observation_shape, p.latent_dim)
-        if p.init_graph and p.init_authors:
-            raise ValueError("causal_vae.init_graph and init_authors are two starts for A: choose one")
         start = self.true_graph if p.init_graph else \
-            check_adjacency(self.authors_start(dataset), c) if p.init_authors else np.zeros((c, c))
+            check_adjacency(dataset.authors_initial_graph, c) if p.init_authors else np.zeros((c, c))
         self.A = nn.Parameter(torch.tensor(start, dtype=torch.float32))
         self.mask = ConceptMLPs(c, self.k)             # g_i: concept i from its parents' latents
         self.mask_u = ConceptMLPs(c, 1)                # g^u_i: label i from its parents' labels
@@ -173,18 +171,6 @@ class CausalVAE(Backbone):
         std = values.std(0)
         return names, (values - values.mean(0)) / np.where(std > 0, std, 1.0), np.asarray(dataset.adjacency)
 
-    @staticmethod
-    def authors_start(dataset) -> np.ndarray:
-        """The official code's initial A (nns/mask.py, DagLayer with initial=True: A[0, 1..3] = A[1, 2..3] = 1):
-        on Pendulum the true graph plus pendulum angle -> light angle; on Flow (the same entries in their concept
-        order r, h, flow, hole; identical in ours) the true graph plus ball -> hole and water height -> hole."""
-        if getattr(dataset, "name", "").rstrip("64") not in ("pendulum", "flow"):
-            raise ValueError(f"causal_vae.init_authors: the official code's start is defined for pendulum and flow, "
-                             f"not {getattr(dataset, 'name', '?')}")
-        start = np.zeros((4, 4))
-        start[0, 1:] = start[1, 2:] = 1
-        return start
-
     @classmethod
     def build(cls, config, dataset) -> "CausalVAE":
         return cls(config.backbone, dataset)
@@ -201,8 +187,9 @@ class CausalVAE(Backbone):
         check_adjacency(dataset.adjacency, c)
         if config.backbone.init_graph and config.backbone.init_authors:
             raise ValueError("causal_vae.init_graph and causal_vae.init_authors are two starts for A: choose one")
-        if config.backbone.init_authors:
-            cls.authors_start(dataset)
+        if config.backbone.init_authors and getattr(dataset, "authors_initial_graph", None) is None:
+            raise ValueError(f"causal_vae.init_authors: the official code's start is defined for pendulum and flow, "
+                             f"not {getattr(dataset, 'name', '?')}")
         notes = []
         if config.backbone.init_graph or config.backbone.init_authors:
             notes.append(f"causal_vae.{'init_graph' if config.backbone.init_graph else 'init_authors'}=true: A starts "
@@ -259,20 +246,19 @@ class CausalVAE(Backbone):
     def phases(self) -> list[Phase]:
         return [Phase("main", list(self.parameters()), self._loss)]
 
-    def _update_dag(self, step: int) -> str:
+    def _update_dag(self, step: int) -> None:
         """The augmented Lagrangian's outer step at the end of each window of ``dag_every`` steps (models/dag.py)."""
         p = self.params
         if p.dag != "lagrangian" or step == 0 or step % p.dag_every or self.dag_window[2] == 0:
-            return "inside"
+            return
         h_sum, loss_sum, n = self.dag_window.tolist()
-        lam, rho, h_last, what = lagrangian_update(
+        lam, rho, h_last, _ = lagrangian_update(
             h_sum / n, loss_sum / n, float(self.dag_loss_last), float(self.dag_h_last), float(self.dag_lambda),
             float(self.dag_rho), h_tol=p.dag_tol, loss_tol=p.dag_loss_tol, rho_max=p.dag_rho_max)
         for buffer, value in ((self.dag_lambda, lam), (self.dag_rho, rho), (self.dag_h_last, h_last),
                               (self.dag_loss_last, loss_sum / n)):
             buffer.fill_(value)
         self.dag_window.zero_()
-        return what
 
     def _load_from_state_dict(self, state, prefix, *args, **kwargs):
         for name, value in (("dag_loss_last", float("inf")), ("dag_window", 0.0)):   # runs from before the windows
@@ -301,8 +287,9 @@ class CausalVAE(Backbone):
         h = acyclicity(self.adjacency())
         loss = recon + p.alpha * kl_eps + p.beta * (kl_z + kl_f) + p.gamma * label \
             + self.dag_lambda * h + 0.5 * self.dag_rho * h * h
-        with torch.no_grad():
-            self.dag_window += torch.stack([h.detach(), loss.detach(), torch.ones_like(h)]).to(self.dag_window)
+        if p.dag == "lagrangian":
+            with torch.no_grad():          # this window's sums for the outer step (_update_dag)
+                self.dag_window += torch.stack([h.detach(), loss.detach(), torch.ones_like(h)]).to(self.dag_window)
         return loss, {"loss": loss, "recon": recon, "kl": kl_eps, "kl_z": kl_z, "kl_f": kl_f, "label": label,
                       "h_A": h.detach(), "dag_lambda": self.dag_lambda.clone(), "dag_rho": self.dag_rho.clone()}
 
