@@ -11,3 +11,11 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def pytest_configure(config):
+    """Readouts trained once (the factor predictor) go to a folder of this session, never the user's cache, and
+    are shared by the tests (and their subprocesses) as they are by a user's runs."""
+    import os
+    import tempfile
+    os.environ["DISENTANGLE_CACHE"] = tempfile.mkdtemp(prefix="disentangle-cache-")

@@ -199,3 +199,30 @@ def test_vector_wise_codes_and_pca_shapes_and_errors():
     assert np.var(train[:, 0]) >= np.var(train[:, 1])                       # leading component first
     with pytest.raises(ValueError, match="groups=4 must be a positive integer dividing the code width 6"):
         vector_wise_codes(codes, 4)
+
+
+def test_quick_decoding_runs_fewer_ddim_steps_and_restores_the_run_s():
+    model = _model("diffusion_ae.ddim_steps=6")
+    points = model.anchors(_images(2))
+    calls = []
+    model.denoiser.register_forward_hook(lambda *a: calls.append(1))
+    with torch.no_grad():
+        model.decode(points)
+        full = len(calls)
+        with model.quick_decoding(2) as said:
+            model.decode(points)
+        with model.quick_decoding(6) as nothing:                     # already at most 6: nothing shortened
+            pass
+    assert full == 6 and len(calls) == 6 + 2 and model.params.ddim_steps == 6
+    assert said == "decoded with 2 DDIM steps instead of the run's 6" and nothing is None
+
+
+def test_a_diffusion_report_is_quick_and_says_so_unless_full(tmp_path):
+    config = make_config({"model": "diffusion_ae", "dataset": "squares", "steps": 2}, [*TINY, "diffusion_ae.ddim_steps=12"])
+    train(config, tmp_path / "run", progress=False, tensorboard=False)
+    from disentanglement.report import write_report
+    page = write_report(tmp_path / "run", progress=False, steps=3, score_seeds=2).read_text()
+    assert "A quick report:" in page and "decoded with 10 DDIM steps instead of the run&#x27;s 12" in page
+    assert "128 pairs" in page
+    page = write_report(tmp_path / "run", progress=False, steps=3, score_seeds=2, full=True).read_text()
+    assert "A quick report:" not in page and "256 pairs" in page

@@ -82,4 +82,5 @@ def test_evaluate_adds_interchange_on_request(tmp_path):
     m = record["metrics"]
     assert 0 <= m["interchange"] <= 1 and {"interchange.posX", "interchange.size"} <= set(m)
     assert set(record["interchange_blocks"]) == {f"interchange.{n}.block" for n in ("posX", "posY", "size")}
-    assert (tmp_path / "v" / "factor_predictor.pt").exists()          # the report's cache, shared
+    from disentanglement.viz.factor_predictor import cache_dir
+    assert list(cache_dir().glob("factor_predictor_squares_*.pt"))    # the report's predictor, trained once, shared

@@ -9,11 +9,14 @@ from pathlib import Path
 import pytest
 import torch
 
+from disentanglement import viz
 from disentanglement.config import make_config
+from disentanglement.data.toy import Squares
 from disentanglement.errors import UserError
 from disentanglement.report import write_report
 from disentanglement.runs import Run
 from disentanglement.train import train
+from disentanglement.viz.factor_predictor import cache_dir
 
 FIGURES = ("traversal.gif", "traversal_seed0.png", "reconstructions.png", "samples.png", "axes.png", "curves.png", "traversal_score.png")
 
@@ -47,11 +50,24 @@ def test_report_is_self_contained_and_complete(report):
     assert "Reconstructions" in page and "Samples" in page and "Which axes are active" in page
 
 
-def test_factor_predictor_is_cached(report):
-    cache = report.parent / "factor_predictor.pt"
-    before = cache.stat().st_mtime_ns
-    write_report(report.parent, progress=False, steps=3, score_seeds=2)
-    assert cache.stat().st_mtime_ns == before
+def test_factor_predictor_is_trained_once_per_dataset(report, tmp_path, monkeypatch):
+    cache = list(cache_dir().glob("factor_predictor_squares_*.pt"))
+    assert len(cache) == 1 and not (report.parent / "factor_predictor.pt").exists()
+    before = cache[0].stat().st_mtime_ns
+    monkeypatch.setattr(viz.factor_predictor, "train_factor_predictor",
+                        lambda *a, **k: pytest.fail("the cached predictor was trained again"))
+    other = tmp_path / "other"                      # another run on the same dataset reuses it
+    train(make_config({"dataset": "squares", "vae": {"latent_dim": 2}, "steps": 5}), other, progress=False)
+    write_report(other, progress=False, steps=3, score_seeds=2)
+    assert cache[0].stat().st_mtime_ns == before
+
+
+def test_a_read_only_cache_still_reports(report, tmp_path, monkeypatch):
+    blocked = tmp_path / "file"
+    blocked.write_text("")                          # a cache folder below a file cannot be made
+    monkeypatch.setenv("DISENTANGLE_CACHE", str(blocked / "cache"))
+    with pytest.warns(UserWarning, match="could not cache the factor predictor"):
+        viz.load_or_train(Squares(), steps=5)
 
 
 def test_bad_run_directories_are_user_errors(tmp_path):

@@ -114,7 +114,7 @@ def _evaluate(args) -> int:
 
 
 def _report(args) -> int:
-    print(f"wrote {write_report(args.run, device=str(pick_device(args.device)), progress=not args.no_progress)}")
+    print(f"wrote {write_report(args.run, device=str(pick_device(args.device)), progress=not args.no_progress, full=args.full)}")
     return 0
 
 
@@ -182,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("run", metavar="RUN_DIR")
     r.add_argument("--device", help="cpu, cuda or cuda:N; default cuda when available")
     r.add_argument("--no-progress", action="store_true")
+    r.add_argument("--full", action="store_true",
+                   help="decode as the run does (a diffusion model's every DDIM step) and score from every anchor; "
+                        "by default a slow decoder gets a quick report that says what it shortened")
     r.set_defaults(func=_report)
 
     w = sub.add_parser("sweep", help="run a study file: every (method, setting, dataset, seed) as a run directory")

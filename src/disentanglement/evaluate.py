@@ -157,9 +157,9 @@ def evaluate_run(path: str | Path, *, metrics: list[str] | None = None, random_s
     if protocol == "vector_wise":
         scores.update(vector_wise_scores(dataset, encode, groups, random_state=random_state))
     aligned = {}
-    if "interchange" in names:   # the report's factor predictor (cached in the run) reads the decoded images
+    if "interchange" in names:   # the report's factor predictor (trained once, user cache) reads the decoded images
         whole = dataset.dataset if isinstance(dataset, Split) else dataset       # trained on every scene
-        predictor, _ = viz.load_or_train(whole, Run(path).path / "factor_predictor.pt", device=device)
+        predictor, _ = viz.load_or_train(whole, device=device)
         with torch.no_grad():
             result = viz.model_interchange_accuracy(model, dataset, predictor.classes, seed=random_state)
         aligned = {k: v for k, v in result.items() if k.endswith(".block")}     # which block each factor got

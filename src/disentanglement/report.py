@@ -4,13 +4,15 @@ One pipeline for every backbone: it renders what the model declares (``models/ba
 animation and grids of its axes (a VAE's latents ordered by KL, an InfoGAN's codes), the traversal score
 and its heat map, the metric table (if metrics.json exists), reconstructions where the model reconstructs,
 samples beside the data, how much each axis carries where the model says, training curves and the config.
-Figures are also kept as files under RUN/figures/; the factor predictor is cached in RUN/.
+Figures are also kept as files under RUN/figures/; the factor predictor is trained once per dataset and
+kept in the user's cache (~/.cache/disentanglement, or $DISENTANGLE_CACHE).
 """
 from __future__ import annotations
 
 import base64
 import html
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,12 @@ from tqdm.auto import tqdm
 from . import viz
 from .data import Split
 from .runs import Run, atomic_write_text, load_trained
+
+PAIRS = 256             # interchange pairs
+QUICK_CALLS = viz.traversal.QUICK_CALLS   # a quick report: network calls per decoded image (DDIM steps) ...
+QUICK_SCORE_SEEDS = 8   # ... anchors of the traversal score ...
+QUICK_SCORE_STEPS = 5   # ... values along each of its sweeps ...
+QUICK_PAIRS = 128       # ... and interchange pairs
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{margin-bottom:.1em} .sub{color:#666;margin-top:0} section{margin:2em 0} img{max-width:100%;image-rendering:pixelated}
@@ -43,22 +51,38 @@ def _fmt(v) -> str:
 
 
 def write_report(run_dir: str | Path, *, device: str = "cpu", progress: bool = True, steps: int = 9, seeds: int = 3,
-                 score_seeds: int = 32, predictor_cache: Path | None = None) -> Path:
+                 score_seeds: int = 32, predictor_cache: Path | None = None, full: bool = False) -> Path:
     """Make every figure under RUN/figures/ and write RUN/report.html; return the report's path.
 
     Traversals turn each of the model's axes through ``steps`` values around ``seeds`` anchors.  The factor
-    predictor is cached in RUN/, or in ``predictor_cache`` (a folder shared by the runs of a sweep)."""
+    predictor is trained once per dataset and kept in the user's cache (``viz.factor_predictor.cache_dir``), or in
+    ``predictor_cache`` (a folder shared by the runs of a sweep).
+
+    A decoder that spends many network calls per image (a diffusion model) is shown quickly unless ``full``:
+    at most QUICK_CALLS sampler steps per image, the traversal score from QUICK_SCORE_SEEDS anchors of
+    QUICK_SCORE_STEPS values and the
+    interchange accuracy from QUICK_PAIRS pairs; the report says so."""
     run = Run(run_dir)
     config, dataset, model, step = load_trained(run.path, device)
+    with (nullcontext(None) if full else model.quick_decoding(QUICK_CALLS)) as shortened:
+        return _write(run, config, dataset, model, step, device=device, progress=progress, steps=steps, seeds=seeds,
+                      score_seeds=min(score_seeds, QUICK_SCORE_SEEDS) if shortened else score_seeds,
+                      pairs=QUICK_PAIRS if shortened else PAIRS, predictor_cache=predictor_cache, shortened=shortened)
+
+
+def _write(run: Run, config, dataset, model, step: int, *, device, progress: bool, steps: int, seeds: int,
+           score_seeds: int, pairs: int, predictor_cache, shortened: str | None) -> Path:
     fig = run.figures
     bar = tqdm(total=5, desc=f"report {run.path.name}", disable=not progress, unit="part")
     with torch.no_grad():
         stats_images = torch.from_numpy(dataset.sample(512, np.random.default_rng(0))[0]).to(device)  # (512, C, H, W)
         axes = model.axes(stats_images, steps=steps)
         anchors = model.anchors(stats_images[:seeds], torch.Generator().manual_seed(0))              # (seeds, P)
-    grids = [viz.save_traversal(model, anchors[i:i + 1], axes, fig / f"traversal_seed{i}.png") for i in range(seeds)]
+    sweeps = viz.traversal_sweeps(model, anchors, axes)                      # every frame decoded once
+    grids = [viz.save_traversal(model, anchors[i:i + 1], axes, fig / f"traversal_seed{i}.png",
+                                rows=[sweep[i] for sweep in sweeps]) for i in range(seeds)]
     bar.update()
-    gif = viz.save_traversal_gif(model, anchors, axes, fig / "traversal.gif")
+    gif = viz.save_traversal_gif(model, anchors, axes, fig / "traversal.gif", sweeps=sweeps)
     bar.update()
     recon = viz.save_reconstructions(model, stats_images[seeds:seeds + 10], fig / "reconstructions.png")
     samples = viz.save_samples(model, stats_images[-10:].float().cpu().numpy(), fig / "samples.png")
@@ -67,10 +91,15 @@ def write_report(run_dir: str | Path, *, device: str = "cpu", progress: bool = T
     graph = model.graph()
     graph_png = viz.graph_plot(*graph, fig / "graph.png") if graph is not None else None
     bar.update()
-    scored = [a for a in axes if not a.intervene]          # an intervention is meant to move what it causes
-    cache = (Path(predictor_cache) / f"factor_predictor_{config.dataset}.pt") if predictor_cache else \
-        run.path / "factor_predictor.pt"
-    score_html = _score_section(run, dataset, model, scored, device, score_seeds, steps, bar, cache)
+    score_steps = min(steps, QUICK_SCORE_STEPS) if shortened else steps
+    if score_steps != steps:
+        with torch.no_grad():
+            axes_scored = model.axes(stats_images, steps=score_steps)
+    else:
+        axes_scored = axes
+    scored = [a for a in axes_scored if not a.intervene]   # an intervention is meant to move what it causes
+    cache = (Path(predictor_cache) / f"factor_predictor_{config.dataset}.pt") if predictor_cache else None
+    score_html = _score_section(run, dataset, model, scored, device, score_seeds, score_steps, bar, cache, pairs)
     bar.update()
 
     ordered = axes[0].amount is not None
@@ -79,6 +108,7 @@ def write_report(run_dir: str | Path, *, device: str = "cpu", progress: bool = T
     rows_note = ("rows are anchors" + (" (encoded data images)" if recon is not None else " (draws from the prior)"))
     body = f"""<h1>{html.escape(run.path.name)}</h1>
 <p class="sub">{html.escape(config.model)} on {html.escape(config.dataset)} · step {step} of {config.steps} · {html.escape(model.describe())}</p>
+{f'<p class="note"><b>A quick report:</b> {html.escape(shortened)}; the traversal score from {score_seeds} anchors × {score_steps} values, the interchange accuracy from {pairs} pairs. <code>disentangle report --full</code> decodes as the run does.</p>' if shortened else ""}
 <section><h2>Traversal animation</h2><p class="note">Every axis turns at once, one column each{", most informative first" if ordered else ""};
 {rows_note}; sweeps such as {html.escape(sweeps)}.</p>{_img(gif, "traversal animation")}</section>
 {score_html}
@@ -113,7 +143,7 @@ def _write_page(run: Run, body: str) -> Path:
     return out
 
 
-def _score_section(run: Run, dataset, model, axes, device, seeds: int, steps: int, bar, cache: Path) -> str:
+def _score_section(run: Run, dataset, model, axes, device, seeds: int, steps: int, bar, cache, pairs: int) -> str:
     """Train (or load) the factor predictor, compute the traversal score, draw its heat map: an HTML section."""
     if not getattr(dataset, "factor_sizes", ()):
         return '<section><h2>Traversal score</h2><p class="note">this dataset has no known factors.</p></section>'
@@ -123,21 +153,21 @@ def _score_section(run: Run, dataset, model, axes, device, seeds: int, steps: in
                                        device=device)
     sweeps = f"turn it around {seeds} anchors"
     html_ = _score_html(run, dataset, result, accuracy, sweeps, "axis", row_names=[a.name for a in axes])
-    return html_ + _interchange_html(model, dataset, predictor)
+    return html_ + _interchange_html(model, dataset, predictor, pairs)
 
 
-def _interchange_html(model, dataset, predictor) -> str:
+def _interchange_html(model, dataset, predictor, pairs: int) -> str:
     """The interchange intervention accuracy (viz/interchange.py) per factor, as a short table."""
     scenes = Split(dataset, "test") if model.supervised else dataset          # never the scenes that supervised it
     with torch.no_grad():
-        result = viz.model_interchange_accuracy(model, scenes, predictor.classes)
+        result = viz.model_interchange_accuracy(model, scenes, predictor.classes, pairs=pairs)
     rows = [(name, f"{result[f'interchange.{name}']:.3f} (block {result[f'interchange.{name}.block']})")
             for name in dataset.factor_names]
     return f"""<section><h2>Interchange interventions</h2><p class="note">Encode a base and a source scene, put the
 source's block aligned with factor k into the base's point, decode, and read every factor of the result with the same
 predictor: the share read as the counterfactual (the base with factor k from the source), divided by the share the
 predictor reads right on the rendered counterfactual (1: the model decodes it as well as the renderer; Geiger et al.
-2021).  256 pairs{", held-out scenes" if model.supervised else ""}; mean {result["interchange"]:.3f}.</p>
+2021).  {pairs} pairs{", held-out scenes" if model.supervised else ""}; mean {result["interchange"]:.3f}.</p>
 {_table(rows)}</section>"""
 
 

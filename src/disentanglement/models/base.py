@@ -26,6 +26,8 @@ arithmetic, so losses, sums over pixels and optimiser updates stay in float32.
 """
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
+
 from dataclasses import dataclass, field
 from typing import Callable, ClassVar, Optional
 
@@ -181,6 +183,12 @@ class Backbone(nn.Module):
     def describe(self) -> str:
         """One line on the model's layout, for the report's subtitle."""
         return ""
+
+    def quick_decoding(self, calls: int) -> AbstractContextManager[Optional[str]]:
+        """Within the context, decode with at most ``calls`` network evaluations per image, for a quick look (the
+        report); yields one line saying what was shortened, or None when decoding is one call anyway (the
+        default: a VAE's or GAN's decoder).  A diffusion decoder runs fewer sampler steps (models/diffusion_ae.py)."""
+        return nullcontext(None)
 
     def graph(self) -> Optional[tuple[np.ndarray, np.ndarray, tuple[str, ...]]]:
         """(learned adjacency (C, C), true adjacency (C, C) or None, concept names) of a model with a causal

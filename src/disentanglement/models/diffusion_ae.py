@@ -37,8 +37,9 @@ latent DDIM for that instead) and decodes them from fresh noise.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Iterator, Optional
 
 import numpy as np
 import torch
@@ -279,6 +280,20 @@ class DiffusionAE(Backbone):
         flat = moved.flatten(0, 1)
         images = torch.cat([self.decode(flat[i:i + batch]) for i in range(0, len(flat), batch)])
         return images.view(*moved.shape[:2], *images.shape[1:]).float()
+
+    @contextmanager
+    def quick_decoding(self, calls: int) -> Iterator[Optional[str]]:
+        """Decode with min(ddim_steps, ``calls``) sampler steps inside the context (DDIM's steps are a subset of
+        the training schedule's, so fewer of them is the same sampler, coarser; Song et al. 2021, Sec. 4.2)."""
+        p = self.params
+        if p.ddim_steps <= calls:
+            yield None
+            return
+        self.params = replace(p, ddim_steps=calls)
+        try:
+            yield f"decoded with {calls} DDIM steps instead of the run's {p.ddim_steps}"
+        finally:
+            self.params = p
 
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
         """images (N, C, H, W) -> decode(Enc(x)) from the fixed noise."""

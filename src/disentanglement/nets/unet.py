@@ -21,13 +21,30 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-try:
-    from diffusers import DDIMScheduler, EDMEulerScheduler, UNet2DModel
-    from diffusers.models.resnet import ResnetBlock2D
-    DIFFUSERS_MISSING: Optional[str] = None
-except ImportError as err:  # pragma: no cover - exercised by monkeypatching DIFFUSERS_MISSING
-    DDIMScheduler = EDMEulerScheduler = UNet2DModel = ResnetBlock2D = None
-    DIFFUSERS_MISSING = f"the diffusion backbone needs diffusers ({err}): pip install 'disentanglement[diffusion]'"
+_DIFFUSERS = ("DDIMScheduler", "EDMEulerScheduler", "UNet2DModel", "ResnetBlock2D", "DIFFUSERS_MISSING")
+
+
+def _diffusers() -> dict:
+    """diffusers' classes and DIFFUSERS_MISSING (None, or why the import failed), imported on first use: importing
+    diffusers pulls in torch._dynamo and takes ~4 s, which every `disentangle` command paid before."""
+    try:
+        from diffusers import DDIMScheduler, EDMEulerScheduler, UNet2DModel
+        from diffusers.models.resnet import ResnetBlock2D
+        found = {"DDIMScheduler": DDIMScheduler, "EDMEulerScheduler": EDMEulerScheduler, "UNet2DModel": UNet2DModel,
+                 "ResnetBlock2D": ResnetBlock2D, "DIFFUSERS_MISSING": None}
+    except ImportError as err:  # pragma: no cover - exercised by monkeypatching DIFFUSERS_MISSING
+        found = dict.fromkeys(_DIFFUSERS[:-1], None)
+        found["DIFFUSERS_MISSING"] = f"the diffusion backbone needs diffusers ({err}): pip install 'disentanglement[diffusion]'"
+    for name, value in found.items():
+        globals().setdefault(name, value)       # later reads are plain attributes (and a monkeypatch stays put)
+    return {name: globals()[name] for name in _DIFFUSERS}
+
+
+def __getattr__(name: str):
+    """DDIMScheduler, EDMEulerScheduler, UNet2DModel, ResnetBlock2D, DIFFUSERS_MISSING: imported lazily (PEP 562)."""
+    if name in _DIFFUSERS:
+        return _diffusers()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def unet_layout_error(height: int, width: int, channels: tuple[int, ...], groups: int) -> Optional[str]:
@@ -56,7 +73,7 @@ def build_unet(observation_shape: tuple[int, int, int], channels: tuple[int, ...
     levels = len(channels)
     down = ["DownBlock2D"] * (levels - 1) + ["AttnDownBlock2D" if attention else "DownBlock2D"]
     up = ["AttnUpBlock2D" if attention else "UpBlock2D"] + ["UpBlock2D"] * (levels - 1)
-    return UNet2DModel(sample_size=(h, w), in_channels=c, out_channels=c, block_out_channels=tuple(channels),
+    return _diffusers()["UNet2DModel"](sample_size=(h, w), in_channels=c, out_channels=c, block_out_channels=tuple(channels),
                        layers_per_block=layers, down_block_types=tuple(down), up_block_types=tuple(up),
                        norm_num_groups=groups, add_attention=attention, attention_head_dim=channels[-1] // 2 or 1,
                        resnet_time_scale_shift="scale_shift" if scale_shift else "default")
@@ -71,7 +88,7 @@ class ConditionedUNet(nn.Module):
         self.unet = unet
         self._code: Optional[torch.Tensor] = None     # set for the duration of one forward call
         self._map: Optional[torch.Tensor] = None
-        blocks = [m for m in unet.modules() if isinstance(m, ResnetBlock2D)]
+        blocks = [m for m in unet.modules() if isinstance(m, _diffusers()["ResnetBlock2D"])]
         self.adagn = nn.ModuleList()
         if code_dim:
             for i, block in enumerate(blocks):

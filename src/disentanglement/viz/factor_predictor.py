@@ -2,15 +2,19 @@
 
 It reads the factors of decoded images for the traversal score.  Its reading of factor k is the expected
 class under the predicted distribution, divided by (size_k - 1): a value in [0, 1] that moves continuously.
-Trained in 1200 Adam steps of 32 fresh samples (about 30 s for dSprites on one busy CPU core); cached in the
-run directory under a key of the dataset and training settings, so a stale cache (other dataset, other
-settings) is retrained, not reused.
+Trained in 1200 Adam steps of 32 fresh samples (about 30 s for dSprites, 70 s for Pendulum on one busy CPU core)
+once per dataset and machine: cached under a key of the dataset and training settings in the user's cache
+(``cache_dir``: $DISENTANGLE_CACHE, else $XDG_CACHE_HOME/disentanglement, else ~/.cache/disentanglement), so
+every later report and evaluation of any run on that dataset loads it, and a stale cache (other dataset, other
+settings, another VERSION) is retrained, not reused.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import math
+import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -134,11 +138,22 @@ def cache_key(dataset, **settings) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def load_or_train(dataset, path: str | Path, *, steps: int = 1200, seed: int = 0,
-                  device: str | torch.device = "cpu") -> tuple[FactorPredictor, list[float]]:
-    """The predictor cached at ``path`` if its key matches, else a freshly trained one (then cached)."""
+def cache_dir() -> Path:
+    """The folder of readouts trained once per machine: $DISENTANGLE_CACHE, else $XDG_CACHE_HOME/disentanglement,
+    else ~/.cache/disentanglement."""
+    if os.environ.get("DISENTANGLE_CACHE"):
+        return Path(os.environ["DISENTANGLE_CACHE"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "disentanglement"
 
-    path, key = Path(path), cache_key(dataset, steps=steps, seed=seed)
+
+def load_or_train(dataset, path: str | Path | None = None, *, steps: int = 1200, seed: int = 0,
+                  device: str | torch.device = "cpu") -> tuple[FactorPredictor, list[float]]:
+    """The predictor cached at ``path`` if its key matches, else a freshly trained one (then cached).
+
+    Without ``path`` the cache is the user's (``cache_dir``), one file per dataset and settings; if that folder
+    cannot be written the predictor is still returned, only not kept."""
+    key = cache_key(dataset, steps=steps, seed=seed)
+    path = Path(path) if path is not None else cache_dir() / f"factor_predictor_{dataset.name}_{key}.pt"
     if path.exists():
         try:
             state = torch.load(path, map_location=device, weights_only=True)
@@ -149,5 +164,10 @@ def load_or_train(dataset, path: str | Path, *, steps: int = 1200, seed: int = 0
         except Exception:  # a damaged cache is only a cache: retrain below
             pass
     model, accuracy = train_factor_predictor(dataset, steps=steps, seed=seed, device=device)
-    atomic_save({"key": key, "model": model.state_dict(), "accuracy": accuracy}, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_save({"key": key, "model": model.state_dict(), "accuracy": accuracy}, path)
+    except OSError as err:   # a read-only home: the report still gets its predictor, it is trained again next time
+        warnings.warn(f"could not cache the factor predictor at {path} ({err}); set DISENTANGLE_CACHE to a "
+                      f"writable folder to train it once", stacklevel=2)
     return model, accuracy

@@ -18,15 +18,17 @@ def frame_indices(steps: int) -> list[int]:
 
 
 def save_traversal_gif(model, anchors: torch.Tensor, axes: Sequence[Axis], path: str | Path, *,
-                       cell: int = 64, duration_ms: int = 120) -> Path:
+                       cell: int = 64, duration_ms: int = 120, sweeps: Sequence[np.ndarray] | None = None) -> Path:
     """Write an animated GIF: rows are the ``anchors`` (N, P), columns the ``axes``.
 
     In frame f every column's axis sits at step s(f) of its sweep (a shorter sweep, such as a categorical
     code's, at the same fraction of its length), the others at the anchor.  A bar at the bottom shows where
-    the sweep is.  Returns ``path``.
+    the sweep is.  ``sweeps``: the decoded sweeps (N, S_r, C, H, W) per axis if already made
+    (``traversal_sweeps``).  Returns ``path``.
     """
-    with torch.no_grad():
-        sweeps = [model.traverse(anchors, axis).cpu().numpy() for axis in axes]        # (N, S_r, C, H, W) each
+    if sweeps is None:
+        with torch.no_grad():
+            sweeps = [model.traverse(anchors, axis).cpu().numpy() for axis in axes]    # (N, S_r, C, H, W) each
     steps = max(a.steps for a in axes)
     labels = [a.title for a in axes]
     font = _font()

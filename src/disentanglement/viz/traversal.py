@@ -16,12 +16,24 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..models.base import Axis
 
+QUICK_CALLS = 10   # a quick look (the report, TensorBoard): at most this many network calls per decoded image
+
 
 @torch.no_grad()
-def traversal_grid(model, anchor: torch.Tensor, axes: Sequence[Axis]) -> np.ndarray:
+def traversal_sweeps(model, anchors: torch.Tensor, axes: Sequence[Axis]) -> list[np.ndarray]:
+    """anchors (N, P) -> one array (N, S_r, C, H, W) per axis: every decode the grids and the animation show,
+    made once (a diffusion decoder spends ``ddim_steps`` network calls on each)."""
+    return [model.traverse(anchors, axis).cpu().numpy() for axis in axes]
+
+
+@torch.no_grad()
+def traversal_grid(model, anchor: torch.Tensor, axes: Sequence[Axis], *,
+                   rows: Sequence[np.ndarray] | None = None) -> np.ndarray:
     """One anchor point (1, P) -> (R, S, C, H, W) in [0, 1]: row r turns axes[r]; S is the longest sweep and
-    a shorter row (a 3-way categorical code among 9-step sweeps) is white past its end."""
-    rows = [model.traverse(anchor, axis)[0].cpu().numpy() for axis in axes]         # (S_r, C, H, W) each
+    a shorter row (a 3-way categorical code among 9-step sweeps) is white past its end.  ``rows``: the anchor's
+    decoded sweeps (S_r, C, H, W), one per axis, if already made (``traversal_sweeps``)."""
+    if rows is None:
+        rows = [model.traverse(anchor, axis)[0].cpu().numpy() for axis in axes]     # (S_r, C, H, W) each
     width = max(len(r) for r in rows)
     grid = np.ones((len(rows), width, *rows[0].shape[1:]), dtype=np.float32)
     for i, row in enumerate(rows):
@@ -66,9 +78,11 @@ def grid_image(grid: np.ndarray, row_labels: list[str] | None = None, cell: int 
     return canvas
 
 
-def save_traversal(model, anchor: torch.Tensor, axes: Sequence[Axis], path: str | Path) -> Path:
-    """Write the traversal PNG of one anchor point (1, P): one row per axis (its title), one column per step."""
-    grid = traversal_grid(model, anchor, axes)
+def save_traversal(model, anchor: torch.Tensor, axes: Sequence[Axis], path: str | Path, *,
+                   rows: Sequence[np.ndarray] | None = None) -> Path:
+    """Write the traversal PNG of one anchor point (1, P): one row per axis (its title), one column per step
+    (``rows``: its decoded sweeps, if already made)."""
+    grid = traversal_grid(model, anchor, axes, rows=rows)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     grid_image(grid, [a.title for a in axes], col_labels=column_labels(axes)).save(path)
@@ -91,4 +105,6 @@ def tensorboard_traversal(model, dataset, step: int, writer, *, n: int = 256) ->
         return
     device = next(model.parameters()).device
     images = torch.from_numpy(dataset.sample(n, np.random.default_rng(0))[0]).to(device)
-    writer.add_image("traversal", traversal_grid_array(model, images), step, dataformats="HWC")
+    with model.quick_decoding(QUICK_CALLS):              # a diffusion model: fewer DDIM steps for a glance
+        grid = traversal_grid_array(model, images)
+    writer.add_image("traversal", grid, step, dataformats="HWC")
