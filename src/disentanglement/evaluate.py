@@ -63,8 +63,9 @@ def mean_encoder(model, device, batch: int | None = None, workers: int | None = 
 
 
 CONCEPT_METRICS = ("mic",)   # need concept labels (pendulum, flow): MIC / TIC of each concept's latent block
-# need the model, not only codes (opt-in): interchange intervention accuracy, read by the run's factor predictor
-MODEL_METRICS = ("interchange",)
+# need the model, not only codes (opt-in): interchange intervention accuracy, read by the report's factor
+# predictor; intervention consistency (a model with do(): causal_vae), read by a concept readout
+MODEL_METRICS = ("interchange", "intervention")
 # fix one factor and redraw the rest (or the reverse): their scenes leave a held-out split
 ONE_FACTOR_AT_A_TIME = ("beta_vae", "factor_vae", "fairness")
 
@@ -133,6 +134,16 @@ def evaluate_run(path: str | Path, *, metrics: list[str] | None = None, random_s
     if not has_concepts and set(names) & set(CONCEPT_METRICS):
         raise UserError(f"{', '.join(sorted(set(names) & set(CONCEPT_METRICS)))} needs a dataset with concept labels "
                         f"(pendulum, flow, shadows); {config.dataset} has none")
+    if "intervention" in names:   # before anything is computed or written: a one-line refusal
+        if not hasattr(dataset, "do"):
+            raise UserError(f"intervention needs a dataset with a causal graph and a renderer that takes concept "
+                            f"values (pendulum, flow, shadows); {config.dataset} has none")
+        try:
+            with torch.no_grad():
+                probe = torch.from_numpy(dataset.sample(8, np.random.default_rng(0))[0]).to(device)
+                viz.intervention_axes(model, probe, dataset.concept_names)
+        except ValueError as err:
+            raise UserError(f"{path}: {err}") from None
     if model.supervised:          # labels supervised the training: score on the held-out scenes only
         dataset = Split(dataset, "test")
         leaving = [n for n in names if n in ONE_FACTOR_AT_A_TIME]
@@ -164,8 +175,17 @@ def evaluate_run(path: str | Path, *, metrics: list[str] | None = None, random_s
             result = viz.model_interchange_accuracy(model, dataset, predictor.classes, seed=random_state)
         aligned = {k: v for k, v in result.items() if k.endswith(".block")}     # which block each factor got
         scores.update({k: v for k, v in result.items() if k not in aligned})
+    effect = {}
+    if "intervention" in names:   # do(concept i) read by a concept readout, against the true graph
+        readout, _ = viz.concept_readout(dataset, device=device)
+        result = viz.model_intervention_effects(model, dataset, readout.readout, seed=random_state)
+        scores["intervention.consistency"] = result["intervention.consistency"]
+        effect = {"intervention_effect": {"concepts": list(result["concepts"]),
+                                          "effect": np.round(result["intervention.effect"], 4).tolist(),
+                                          "true_effect": np.round(result["truth"], 4).tolist(),
+                                          "noise_floor": np.round(result["floor"], 4).tolist()}}
     record = {"metrics": scores, "random_state": random_state, "requested": names, "protocol": protocol, "step": step,
-              "scored_on": scored_on, **({"interchange_blocks": aligned} if aligned else {}),
+              "scored_on": scored_on, **({"interchange_blocks": aligned} if aligned else {}), **effect,
               "representation": model.representation_name, "settings": "disentanglement_lib study defaults",
               "seconds": round(time.perf_counter() - start, 2)}
     atomic_write_text(Run(path).metrics_path, json.dumps(record, indent=2) + "\n")

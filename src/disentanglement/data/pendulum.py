@@ -203,6 +203,25 @@ class _ConceptDataset(FactorDataset):
     def concepts(self, factors) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def render_concepts(self, values) -> np.ndarray:  # pragma: no cover - abstract
+        """(n, C) concept values (any, not only the grid's) -> (n, 3, size, size) scenes, each concept drawn as
+        given: what the renderer shows under an intervention, and scenes whose concepts are independent (the
+        readout of data/concept_scenes.py)."""
+        raise NotImplementedError
+
+    def do(self, values, concept: int, value: float) -> np.ndarray:  # pragma: no cover - abstract
+        """The scene's structural causal model under do(concept = value): (n, C) concept values -> (n, C), the
+        concept set, its descendants recomputed by their structural equations with the exogenous parts held,
+        everything else unchanged."""
+        raise NotImplementedError
+
+    def _concept_values(self, values) -> np.ndarray:
+        v = np.asarray(values, dtype=np.float64)
+        if v.ndim != 2 or v.shape[1] != len(self.concept_names):
+            raise ValueError(f"concept values must have shape (n, {len(self.concept_names)}) for "
+                             f"{', '.join(self.concept_names)}; got {v.shape}")
+        return v
+
     def _concept_ranges(self) -> np.ndarray:
         """(num_concepts, 2) min and max of every concept over the full scene grid (cached per class)."""
         cls = type(self)
@@ -307,17 +326,33 @@ class Pendulum(_ConceptDataset):
                         axis=1).astype(np.float64)
 
     def _render(self, factors: np.ndarray) -> np.ndarray:
-        g = self.geometry(factors)
-        out = np.empty((len(factors),) + self.observation_shape, np.float32)
-        for k in range(len(factors)):
+        return self.render_concepts(self.concepts(factors))
+
+    def render_concepts(self, values) -> np.ndarray:
+        """(n, 4) pendulum angle i, light angle j (steps of pi/200 rad, any real), shadow length and position
+        (canvas units) -> scenes; on the grid's concepts exactly the dataset's images."""
+        v = self._concept_values(values)
+        g = pendulum_geometry(v[:, 0], v[:, 1])                               # the bob and the light
+        out = np.empty((len(v),) + self.observation_shape, np.float32)
+        for k in range(len(v)):
             r = _Raster(self.size, self.xlim, self.ylim)
             bob = (g["bob_x"][k], g["bob_y"][k])
             r.segment(PIVOT, bob, 3, BLACK)                                   # rod
             r.disk(*bob, BOB_RADIUS, FIREBRICK)                               # bob
             r.disk(g["light_x"][k], LIGHT_HEIGHT, LIGHT_RADIUS, ORANGE)       # light
-            mid, half = g["shadow_position"][k], g["shadow_length"][k] / 2
+            mid, half = v[k, 3], v[k, 2] / 2
             r.segment((mid - half, GROUND), (mid + half, GROUND), 3, BLACK)   # shadow
             out[k] = r.image()
+        return out
+
+    def do(self, values, concept: int, value: float) -> np.ndarray:
+        """The two angles are exogenous; the shadow's length and position are functions of both (no noise):
+        do() on an angle recomputes the shadow, do() on the shadow changes only itself."""
+        out = self._concept_values(values).copy()
+        out[:, concept] = value
+        if concept in (0, 1):
+            g = pendulum_geometry(out[:, 0], out[:, 1])
+            out[:, 2], out[:, 3] = g["shadow_length"], g["shadow_position"]
         return out
 
 
@@ -388,19 +423,47 @@ class Flow(_ConceptDataset):
 
     def _render(self, factors: np.ndarray) -> np.ndarray:
         g = self.geometry(factors)
-        out = np.empty((len(factors),) + self.observation_shape, np.float32)
-        for k in range(len(factors)):
+        jets = [lambda ys, h=h, deep=deep: np.sqrt(2 * JET_G_DRAWN * h * (deep - ys))
+                for h, deep in zip(g["water_height"], g["hole_height"])]
+        return self._draw(g["ball_radius"], g["water_height"], g["hole_height"], jets)
+
+    def _draw(self, radii, heights, holes, jets) -> np.ndarray:
+        """Scenes from ball radii, water heights, hole heights and each jet's reach x(y) - 8 as a function."""
+        out = np.empty((len(radii),) + self.observation_shape, np.float32)
+        for k, (radius, h, deep, jet) in enumerate(zip(radii, heights, holes, jets)):
             r = _Raster(self.size, self.xlim, self.ylim)
-            h, deep, radius = g["water_height"][k], g["hole_height"][k], g["ball_radius"][k]
             r.rect(CUP_LEFT, 0.0, CUP_RIGHT, WATER_BASE + h, LIGHTSKYBLUE)                  # water
             r.segment((CUP_LEFT, 0.0), (CUP_LEFT, CUP_TOP), 2, BLACK)                       # cup walls
             r.segment((CUP_RIGHT, 0.0), (CUP_RIGHT, deep), 2, BLACK)
             r.segment((CUP_RIGHT, deep + HOLE_GAP), (CUP_RIGHT, CUP_TOP), 2, BLACK)
             r.disk(5.5, radius + 0.5, radius, FIREBRICK)                                      # ball
             ys = np.linspace(deep, JET_END, JET_POINTS)
-            r.polyline(CUP_RIGHT + np.sqrt(2 * JET_G_DRAWN * h * (deep - ys)), ys, 2, LIGHTSKYBLUE)  # jet
+            r.polyline(CUP_RIGHT + jet(ys), ys, 2, LIGHTSKYBLUE)                             # jet
             r.segment((self.xlim[0], FLOOR), (self.xlim[1], FLOOR), 2, BLACK)               # ground
             out[k] = r.image()
+        return out
+
+    def render_concepts(self, values) -> np.ndarray:
+        """(n, 4) ball size r, water height h, hole, water flow -> scenes.  The jet keeps its drawn shape and ends
+        at the given flow: x(y) = 8 + flow sqrt(0.99 / 0.98) sqrt((d - y) / (d - 0.5)), which is the dataset's
+        jet when flow is the structural one (to rounding)."""
+        v = self._concept_values(values)
+        deep = v[:, 2] / 3
+        scale = math.sqrt(JET_G_DRAWN / JET_G)
+        jets = [lambda ys, f=f, d=d: f * scale * np.sqrt(np.clip((d - ys) / max(d - JET_END, 1e-9), 0, None))
+                for f, d in zip(v[:, 3], deep)]
+        return self._draw(v[:, 0] / 30, v[:, 1], deep, jets)
+
+    def do(self, values, concept: int, value: float) -> np.ndarray:
+        """h = (r/30)^3 + h_raw/10 (h_raw exogenous, held) and flow = sqrt(2 g h (hole/3 - 0.5)): do() on the
+        ball size moves the water and the flow, on the water height or the hole the flow, on the flow itself."""
+        old = self._concept_values(values)
+        out = old.copy()
+        out[:, concept] = value
+        if concept == 0:
+            out[:, 1] = old[:, 1] - (old[:, 0] / 30) ** 3 + (value / 30) ** 3
+        if concept in (0, 1, 2):
+            out[:, 3] = np.sqrt(2 * JET_G * out[:, 1] * np.clip(out[:, 2] / 3 - JET_END, 0, None))
         return out
 
 

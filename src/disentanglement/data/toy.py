@@ -84,9 +84,26 @@ class Shadows(FactorDataset):
         return np.stack([column, tall, np.round(tall * (12 - column) / 12) + 1], 1).astype(np.float64)
 
     def _render(self, factors: np.ndarray) -> np.ndarray:
-        img = np.zeros((len(factors), 16, 16), dtype=np.float32)
-        for i, (column, tall, shadow) in enumerate(self.concepts(factors).astype(int)):
+        return self.render_concepts(self.concepts(factors))
+
+    def render_concepts(self, values) -> np.ndarray:
+        """(n, 3) lamp column, post height, shadow length (any reals: rounded to whole pixels and kept on the
+        canvas) -> (n, 1, 16, 16)."""
+        v = np.asarray(values, dtype=np.float64)
+        if v.ndim != 2 or v.shape[1] != 3:
+            raise ValueError(f"concept values must have shape (n, 3) for lamp, height, shadow; got {v.shape}")
+        img = np.zeros((len(v), 16, 16), dtype=np.float32)
+        for i, (column, tall, shadow) in enumerate(np.rint(v).astype(int)):
+            column, tall, shadow = min(max(column, 0), 14), min(max(tall, 0), 15), max(shadow, 0)
             img[i, 0:2, column:column + 2] = 1.0                 # the lamp
             img[i, 15 - tall:15, 12] = 1.0                       # the post, standing on row 15
             img[i, 15, 12:min(16, 12 + shadow + 1)] = 0.5        # its shadow along the floor
         return img[:, None]
+
+    def do(self, values, concept: int, value: float) -> np.ndarray:
+        """do(concept = value): the lamp and the height are exogenous, the shadow round(height (12 - lamp) / 12) + 1."""
+        out = np.array(values, dtype=np.float64, copy=True)
+        out[:, concept] = value
+        if concept in (0, 1):
+            out[:, 2] = np.round(out[:, 1] * (12 - out[:, 0]) / 12) + 1
+        return out

@@ -8,6 +8,7 @@ from typing import Sequence
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 
 def _save(fig: Figure, path: str | Path) -> Path:
@@ -140,4 +141,25 @@ def graph_plot(learned: np.ndarray, true: np.ndarray | None, names: Sequence[str
         mat.set_ylabel("cause")
         for (r, c), v in np.ndenumerate(m):
             mat.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=8, color="tab:red")
+    return _save(fig, path)
+
+
+def intervention_heatmap(truth: np.ndarray, effect: np.ndarray, reach: np.ndarray, names: Sequence[str],
+                         path: str | Path, *, consistency: float | None = None) -> Path:
+    """The intervention-effect matrices side by side: the renderer under the true SCM and the model, both net of
+    the readout's noise floor (row: do(concept i), column: concept j read); true descendants are outlined."""
+    fig = Figure(figsize=(2.2 * len(names) + 2.5, 0.9 * len(names) + 1.8), layout="constrained")
+    short = [n.replace("_", "\n") for n in names]
+    top = max(1e-9, float(np.max(truth)), float(np.max(effect)))
+    for k, (title, m) in enumerate((("the renderer (true SCM)", truth), ("the model", effect))):
+        ax = fig.add_subplot(1, 2, k + 1)
+        ax.imshow(m, cmap="viridis", vmin=0, vmax=top)
+        ax.set_xticks(range(len(names)), short, fontsize=8)
+        ax.set_yticks(range(len(names)), [f"do({n})" for n in names], fontsize=8)
+        for (r, c), v in np.ndenumerate(m):
+            ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=8, color="white" if v < 0.6 * top else "black")
+            if reach[r, c]:
+                ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="tab:red", lw=2))
+        ax.set_xlabel("concept read (share of its range moved)")
+        ax.set_title(title if k == 0 or consistency is None else f"{title}: consistency {consistency:.2f}")
     return _save(fig, path)

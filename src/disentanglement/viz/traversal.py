@@ -55,14 +55,15 @@ def _font(size: int = 12):
 
 
 def grid_image(grid: np.ndarray, row_labels: list[str] | None = None, cell: int = 64, pad: int = 2,
-               col_labels: list[str] | None = None) -> Image.Image:
-    """(R, S, C, H, W) in [0, 1] -> a PIL image, with optional row labels (left) and column labels (top)."""
+               col_labels: list[str] | None = None, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+    """(R, S, C, H, W) in [0, 1] -> a PIL image, with optional row labels (left) and column labels (top); the
+    ``background`` shows between cells (grey for scenes that are white to their edges)."""
     rows, cols, channels = grid.shape[:3]
     font = _font()
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     label_w = max([40] + [int(measure.textlength(t, font=font)) + 10 for t in row_labels]) if row_labels else 0
     top = 18 if col_labels else 0
-    canvas = Image.new("RGB", (label_w + cols * (cell + pad) + pad, top + rows * (cell + pad) + pad), (255, 255, 255))
+    canvas = Image.new("RGB", (label_w + cols * (cell + pad) + pad, top + rows * (cell + pad) + pad), background)
     draw = ImageDraw.Draw(canvas)
     for r in range(rows):
         for c in range(cols):
