@@ -10,7 +10,9 @@ Without --steps each run trains CausalVAE's default length on the dataset: the o
 authors' train split and every score here is on their held-out scenes (`evaluate` says so); β-VAE, which never
 sees a label, is scored on the same held-out scenes for the MIC / TIC comparison.  MIC / TIC are given per
 dimension (each dimension of a concept's block against the concept, averaged) and block-averaged (each block
-averaged into one code first, as the derived script does; `metrics.mic(..., reduce="mean")`).  Each run is a
+averaged into one code first, as the derived script does; `metrics.mic(..., reduce="mean")`); the intervention
+consistency and do()'s own effect (viz/intervention.py, models with do() only) and the interchange accuracy of the
+two angles (viz/interchange.py), on the same held-out scenes.  Each run is a
 normal run directory (`disentangle train`, `evaluate`, `report`): rerunning skips what is done, and a killed
 run resumes.
 """
@@ -28,6 +30,7 @@ import torch
 from disentanglement.config import make_config
 from disentanglement.data import Split
 from disentanglement.evaluate import concept_scores, mean_encoder
+from disentanglement import viz
 from disentanglement.runs import Run, load_trained
 
 PUBLISHED = {"CausalVAE": (95.1, 81.6), "β-VAE": (22.6, 12.5)}   # MIC / TIC in %, Yang et al. 2021, Table 1
@@ -55,9 +58,21 @@ def shd(learned: np.ndarray, true: np.ndarray, threshold: float) -> int:
 
 
 def held_out_scores(run: Path) -> tuple[dict, object]:
-    """MIC / TIC on the authors' held-out scenes (whatever the model), and the trained model."""
+    """MIC / TIC, interchange accuracy and (a model with do()) intervention consistency on the authors' held-out
+    scenes (whatever the model), and the trained model."""
     _, dataset, net, _ = load_trained(run)
-    return concept_scores(Split(dataset, "test"), mean_encoder(net, "cpu")), net
+    test = Split(dataset, "test")
+    scores = concept_scores(test, mean_encoder(net, "cpu"))
+    with torch.no_grad():
+        predictor, _ = viz.load_or_train(dataset)
+        scores["interchange"] = viz.model_interchange_accuracy(net, test, predictor.classes)["interchange"]
+        try:
+            readout, _ = viz.concept_readout(dataset)
+            effects = viz.model_intervention_effects(net, test, readout.readout)
+            scores.update({k: effects[k] for k in ("intervention.consistency", "intervention.own")})
+        except ValueError:                      # no do() (beta-VAE): not defined
+            pass
+    return scores, net
 
 
 def main() -> None:
@@ -86,12 +101,17 @@ def main() -> None:
             print(label, seed, {k: round(v, 3) for k, v in metrics.items() if isinstance(v, float)}, "SHD", distance,
                   "A", rows[-1][-1], flush=True)
     print(f"\n{args.dataset}, {steps} steps, held-out scenes; SHD counts edges |A| > {args.threshold:g}\n")
-    print("| model | seed | MIC % | TIC % | MIC % (block mean) | TIC % (block mean) | SHD |\n|---|---|---|---|---|---|---|")
+    print("| model | seed | MIC % | TIC % | MIC % (block mean) | TIC % (block mean) | SHD | intervention consistency "
+          "| do() own effect | interchange (angles) |\n|---|---|---|---|---|---|---|---|---|---|")
+
+    def cell(m, key, fmt="{:.2f}"):
+        return fmt.format(m[key]) if key in m else "—"
     for label, seed, m, distance, _ in rows:
         print(f"| {label} | {seed} | {100 * m['mic']:.1f} | {100 * m['tic']:.1f} | {100 * m['mic.block_mean']:.1f} | "
-              f"{100 * m['tic.block_mean']:.1f} | {'—' if distance is None else distance} |")
+              f"{100 * m['tic.block_mean']:.1f} | {'—' if distance is None else distance} | "
+              f"{cell(m, 'intervention.consistency')} | {cell(m, 'intervention.own')} | {cell(m, 'interchange', '{:.3f}')} |")
     for label, (mic, tic) in PUBLISHED.items():
-        print(f"| {label} (published) | — | {mic} | {tic} | — | — | — |")
+        print(f"| {label} (published) | — | {mic} | {tic} | — | — | — | — | — | — |")
     (Path(args.out) / f"causal_{args.dataset}.json").write_text(json.dumps(
         {"steps": steps, "threshold": args.threshold, "torch_threads": torch.get_num_threads(),
          "rows": [{"run": r[0], "seed": r[1], "metrics": r[2], "shd": r[3], "learned_A": r[4]} for r in rows]},
