@@ -21,6 +21,7 @@ from .infomec import infomec
 from .irs import irs
 from .mic import mic, mic_tic
 from .mig import mig
+from .mig_sampled import mig_sampled
 from .modularity_explicitness import modularity_explicitness
 from .sap import sap
 from .udr import udr
@@ -109,5 +110,5 @@ def evaluate(dataset, encode, *, random_state: int = 0, metrics=None, progress: 
 
 
 __all__ = ["EXTRA_METRICS", "METRICS", "CachedEncoder", "beta_vae_score", "cached_encoder", "dci", "dci_es",
-           "downstream_task", "evaluate", "factor_vae_score", "fairness", "infomec", "irs", "mic", "mic_tic", "mig",
+           "downstream_task", "evaluate", "factor_vae_score", "fairness", "infomec", "irs", "mic", "mic_tic", "mig", "mig_sampled",
            "modularity_explicitness", "planned_images", "sample_codes", "sap", "udr", "unsupervised"]
