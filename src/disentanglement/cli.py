@@ -152,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, help="optimiser steps; default 3000")
     t.add_argument("--seed", type=int, help="seed of weights, data and noise; default 0")
     t.add_argument("--out", help="run directory; default runs/<model>_<dataset>_seed<seed>")
-    t.add_argument("--config", help="YAML file of config values (flags and --set override it)")
+    t.add_argument("--config", help="YAML file of config values, or a shipped preset by name (chen2018_dsprites: "
+                                    "Chen et al. 2018's protocol); flags and --set override it")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting, e.g. penalty.beta=4, vae.latent_dim=6 or lr=3e-4 (repeatable)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")

@@ -264,12 +264,23 @@ def upgrade_legacy(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+PRESETS = Path(__file__).parent / "presets"      # config files shipped with the package: --config NAME
+
+
+def presets() -> list[str]:
+    """Names of the shipped presets (``--config NAME``), e.g. chen2018_dsprites."""
+    return sorted(p.stem for p in PRESETS.glob("*.yaml"))
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML config file into a dict (validated later by ``make_config``)."""
+    """Read a YAML config file — or a shipped preset by name (``presets()``) — into a dict (validated later by
+    ``make_config``)."""
+    if not Path(path).exists() and (PRESETS / f"{path}.yaml").exists():
+        path = PRESETS / f"{path}.yaml"
     try:
         data = yaml.safe_load(Path(path).read_text())
     except FileNotFoundError:
-        raise UserError(f"config file {path} does not exist") from None
+        raise UserError(f"config file {path} does not exist (shipped presets: {', '.join(presets())})") from None
     except yaml.YAMLError as err:
         raise UserError(f"config file {path} is not valid YAML: {str(err).splitlines()[0]}") from None
     if data is None:

@@ -2,11 +2,12 @@
 study's conv nets for 64x64 images and MLPs for anything else."""
 from __future__ import annotations
 
+from .chen import ChenConvDecoder, ChenConvEncoder, ChenMLPDecoder, ChenMLPEncoder
 from .conv64 import Conv64Decoder, Conv64Encoder
 from .dcgan import DCGANDiscriminatorBody, DCGANGenerator
 from .mlp import MLPDecoder, MLPDiscriminatorBody, MLPEncoder, MLPGenerator
 
-ARCHITECTURES = ("auto", "conv64", "mlp")          # --set net=... for a VAE
+ARCHITECTURES = ("auto", "conv64", "mlp", "chen_mlp", "chen_conv")   # --set net=... for a VAE (chen_*: Chen et al. 2018)
 GAN_ARCHITECTURES = ("auto", "dcgan", "mlp")       # --set net=... for a GAN
 
 
@@ -25,6 +26,12 @@ def build_vae_nets(arch: str, observation_shape: tuple[int, int, int], latent_di
         return Conv64Encoder(channels, latent_dim), Conv64Decoder(channels, latent_dim)
     if arch == "mlp":
         return MLPEncoder(observation_shape, latent_dim), MLPDecoder(observation_shape, latent_dim)
+    if arch == "chen_mlp":
+        return ChenMLPEncoder(observation_shape, latent_dim), ChenMLPDecoder(observation_shape, latent_dim)
+    if arch == "chen_conv":
+        if (height, width) != (64, 64):
+            raise ValueError(f"net=chen_conv needs 64x64 images, the dataset gives {height}x{width}; use net=chen_mlp")
+        return ChenConvEncoder(channels, latent_dim), ChenConvDecoder(channels, latent_dim)
     raise ValueError(f"unknown net {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
 
 
@@ -47,6 +54,6 @@ def build_gan_nets(arch: str, observation_shape: tuple[int, int, int], input_dim
     raise ValueError(f"unknown net {arch!r} for a GAN; choose one of {', '.join(GAN_ARCHITECTURES)}")
 
 
-__all__ = ["Conv64Encoder", "Conv64Decoder", "DCGANDiscriminatorBody", "DCGANGenerator", "MLPDecoder",
+__all__ = ["ChenConvDecoder", "ChenConvEncoder", "ChenMLPDecoder", "ChenMLPEncoder", "Conv64Encoder", "Conv64Decoder", "DCGANDiscriminatorBody", "DCGANGenerator", "MLPDecoder",
            "MLPDiscriminatorBody", "MLPEncoder", "MLPGenerator", "build_gan_nets", "build_vae_nets",
            "ARCHITECTURES", "GAN_ARCHITECTURES"]

@@ -34,6 +34,10 @@ class BetaTCVAEParams(base.Params):
     beta: float = 6.0           # total correlation
     gamma: float = 1.0          # dimension-wise KL
     estimator: str = "mws"      # mws | mss
+    # Chen et al.'s optional schedules (vae_quant.py, anneal_kl; 7000 iterations on dSprites), t = step + 1:
+    anneal_beta: bool = False   # β_t = min(β, β t / anneal_steps)
+    anneal_gamma: bool = False  # γ_t = γ (1 − max(0, 0.95 − t / anneal_steps))  (their λ annealing)
+    anneal_steps: int = 7000
 
     def validate(self) -> None:
         for name in ("alpha", "beta", "gamma"):
@@ -41,6 +45,14 @@ class BetaTCVAEParams(base.Params):
             base.require(value >= 0, f"penalty.{name} must be >= 0, got {value}")
         base.require(self.estimator in ESTIMATORS,
                      f"unknown penalty.estimator {self.estimator!r}; choose one of: {', '.join(ESTIMATORS)}")
+        base.require(self.anneal_steps > 0, f"penalty.anneal_steps must be a positive integer, got {self.anneal_steps}")
+
+    def weights(self, step: int) -> tuple[float, float, float]:
+        """(α, β_t, γ_t) at optimiser step ``step`` (0-based; their iteration counter starts at 1)."""
+        t = step + 1
+        beta = min(self.beta, self.beta * t / self.anneal_steps) if self.anneal_beta else self.beta
+        gamma = self.gamma * (1 - max(0.0, 0.95 - t / self.anneal_steps)) if self.anneal_gamma else self.gamma
+        return self.alpha, beta, gamma
 
 
 def _check_mss(dataset_size: int, batch_size: int) -> None:
@@ -81,10 +93,13 @@ class BetaTCVAE(base.Penalty):
 
     def forward(self, q: base.Posterior) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         p = self.params
+        alpha, beta, gamma = p.weights(q.step)
         terms = self.decompose(q)
         kl = gaussian_kl(q.mu, q.logvar).sum(1).mean()
-        if p.alpha == p.gamma:
-            loss = p.alpha * kl + (p.beta - p.alpha) * terms["tc"]
+        if alpha == gamma:
+            loss = alpha * kl + (beta - alpha) * terms["tc"]
         else:
-            loss = p.alpha * terms["mi"] + p.beta * terms["tc"] + p.gamma * terms["dim_kl"]
-        return loss, {"kl": kl, **terms}
+            loss = alpha * terms["mi"] + beta * terms["tc"] + gamma * terms["dim_kl"]
+        annealed = {"beta_t": torch.tensor(beta)} if p.anneal_beta else {}
+        annealed.update({"gamma_t": torch.tensor(gamma)} if p.anneal_gamma else {})
+        return loss, {"kl": kl, **terms, **annealed}
