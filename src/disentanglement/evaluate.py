@@ -119,7 +119,7 @@ def sampled_mig_scores(dataset, model, device, *, seed: int = 0, progress: bool 
     names = list(dataset.factor_names)
     condition = [k for k, name in enumerate(names) if not ("dsprites" in dataset.name and name == "shape")]
     result = M.mig_sampled(torch.cat(mus).numpy(), torch.cat(logvars).numpy(), dataset.factor_sizes,
-                           condition=condition, seed=seed)
+                           condition=condition, seed=seed, device=device, progress=progress)
     return {"mig_sampled": result["mig_sampled"],
             **{f"mig_sampled.{names[k]}": result[f"mig_sampled.{k}"] for k in condition}}
 

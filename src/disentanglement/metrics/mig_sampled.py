@@ -16,7 +16,7 @@ run on the same posteriors): the samples are drawn once, in float32, as randn(N,
 by factor and value by value (so a torch.Generator seeded as their torch.manual_seed gives the same draws); MI is
 clamped at 0 after sorting; H(v_k) = log |V_k| (the grid is uniform).  On dSprites they do not condition on the
 shape (its three values are left out; ``condition`` = scale, orientation, posX, posY), as ``evaluate`` does.
-Entropies here are summed in float64 (theirs in float32: agreement to ~1e-6).
+Log-densities in float32 as theirs, sums over samples in float64 (agreement to ~1e-6 of a nat).
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 
 def sampled_entropies(samples: torch.Tensor, mu: torch.Tensor, logsigma: torch.Tensor, *, n_samples: int,
@@ -32,27 +33,30 @@ def sampled_entropies(samples: torch.Tensor, mu: torch.Tensor, logsigma: torch.T
     """samples, mu, logsigma (N, K) -> (K,) estimates of H(z_j) under q(z_j) = 1/N Σ_n N(μ_nj, σ_nj²), in nats,
     from min(n_samples, N) of the samples drawn without replacement."""
     n = len(samples)
-    chosen = samples[torch.randperm(n, generator=generator)[:n_samples]].double()          # (S, K)
-    mu, logsigma = mu.double(), logsigma.double()
+    chosen = samples[torch.randperm(n, generator=generator)[:n_samples]].to(mu.device)    # (S, K)
     inv = torch.exp(-logsigma)
-    const = 2 * logsigma + math.log(2 * math.pi)                                           # (N, K)
+    const = -logsigma - 0.5 * math.log(2 * math.pi)                                       # (N, K)
     chunk = max(1, max_elements // max(1, mu.numel()))
-    total = torch.zeros(mu.shape[1], dtype=torch.float64)
+    total = torch.zeros(mu.shape[1], dtype=torch.float64, device=mu.device)
     for start in range(0, len(chosen), chunk):
         x = chosen[start:start + chunk, None, :]                                           # (c, 1, K)
-        log_q = -0.5 * (((x - mu[None]) * inv[None]) ** 2 + const[None])                  # (c, N, K)
-        total -= (torch.logsumexp(log_q, dim=1) - math.log(n)).sum(0)
-    return total / len(chosen)
+        log_q = const[None] - 0.5 * ((x - mu[None]) * inv[None]).square()                 # (c, N, K), float32
+        total -= (torch.logsumexp(log_q, dim=1).double() - math.log(n)).sum(0)            # sums in float64
+    return (total / len(chosen)).cpu()
 
 
 def mig_sampled(mu, logvar, sizes: Sequence[int], *, condition: Sequence[int] | None = None, n_samples: int = 10000,
-                seed: int = 0) -> dict:
+                seed: int = 0, device: str | torch.device = "cpu", progress: bool = False) -> dict:
     """Chen et al.'s sampled MIG of a Gaussian posterior over a full factor grid.
 
     mu, logvar (N, K): the posterior of every grid point, in the grid's order (the last factor fastest; N =
     prod(sizes)).  ``condition``: the factors whose conditional entropies are estimated (default all; dSprites:
     1..4, not the shape).  Returns {"mig_sampled": float, "mig_sampled.<k>": the gap of each conditioned factor
     (by index), "mig_sampled.mi": (len(condition), K) normalised MI as a nested list}.
+
+    Cost: (1 + len(condition)) · min(n_samples, N) · N · K Gaussian log-densities — on the dSprites grid with 10
+    latents about 4e11, hours on a CPU core, minutes on a GPU (``device``; the draws stay on the CPU generator, so
+    the numbers do not depend on it).
     """
     sizes = [int(s) for s in sizes]
     mu = torch.as_tensor(np.asarray(mu), dtype=torch.float32)
@@ -70,15 +74,21 @@ def mig_sampled(mu, logvar, sizes: Sequence[int], *, condition: Sequence[int] | 
         raise ValueError(f"condition must name factors with at least 2 values among 0..{len(sizes) - 1}; got {condition}")
     generator = torch.Generator().manual_seed(int(seed))
     samples = torch.randn(n, k, generator=generator) * torch.exp(logsigma) + mu            # (N, K), float32
-    marginal = sampled_entropies(samples, mu, logsigma, n_samples=n_samples, generator=generator)
+    mu_d, logsigma_d = mu.to(device), logsigma.to(device)
+    total = 1 + sum(sizes[f] for f in condition)
+    bar = tqdm(total=total, desc="mig_sampled: entropies", disable=not progress, unit="estimate")
+    marginal = sampled_entropies(samples, mu_d, logsigma_d, n_samples=n_samples, generator=generator)
+    bar.update()
     grid = (sizes, k)
     cond = torch.zeros(len(condition), k, dtype=torch.float64)
     for row, f in enumerate(condition):
         for v in range(sizes[f]):
             index = [slice(None)] * len(sizes)
             index[f] = v
-            part = [t.view(*grid[0], grid[1])[tuple(index)].reshape(-1, k) for t in (samples, mu, logsigma)]
+            part = [t.view(*grid[0], grid[1])[tuple(index)].reshape(-1, k) for t in (samples, mu_d, logsigma_d)]
             cond[row] += sampled_entropies(*part, n_samples=n_samples, generator=generator) / sizes[f]
+            bar.update()
+    bar.close()
     mi = (marginal[None] - cond).sort(dim=1, descending=True).values.clamp(min=0)           # (L, K)
     normed = mi / torch.tensor([math.log(sizes[f]) for f in condition], dtype=torch.float64)[:, None]
     gaps = (normed[:, 0] - normed[:, 1]).numpy()
