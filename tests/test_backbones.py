@@ -32,7 +32,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture(scope="module")
 def predictor(tmp_path_factory):
-    """One factor predictor of the squares, shared by every report below (its cache is keyed by the dataset)."""
+    """One factor predictor of the squares, trained here into the session's cache (tests/conftest.py) and
+    loaded by every report below, as a user's runs share it."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     run = tmp_path_factory.mktemp("predictor") / "run"
@@ -40,7 +41,8 @@ def predictor(tmp_path_factory):
           tensorboard=False)
     write_report(run, progress=False, steps=3, score_seeds=2)
     torch.set_num_threads(threads)       # later tests compare against subprocesses on the default threads
-    return run / "factor_predictor.pt"
+    from disentanglement.viz.factor_predictor import cache_dir
+    return next(cache_dir().glob("factor_predictor_squares_*.pt"))
 
 
 def _config(name, steps):
@@ -78,7 +80,6 @@ def test_every_backbone_trains_resumes_traverses_reports_and_evaluates(name, tmp
     assert model.representation(images).shape[0] == 64
     assert save_traversal(model, anchors[:1], axes, tmp_path / "t.png").exists()
 
-    shutil.copy(predictor, tmp_path / "split" / "factor_predictor.pt")
     page = write_report(tmp_path / "split", progress=False, steps=3, score_seeds=2).read_text()
     assert "Traversal grids" in page and "Traversal score" in page
     record = evaluate_run(tmp_path / "split", metrics=["mig"], progress=False)
@@ -169,5 +170,4 @@ def test_legacy_run_directory_resumes_evaluates_and_reports(name, section, tmp_p
     assert any(not torch.equal(before[k], v) for k, v in _weights(run).items())
     assert main(["evaluate", str(run), "--metrics", "mig", "--no-progress"]) == 0
     assert 0 <= json.loads((run / "metrics.json").read_text())["metrics"]["mig"] <= 1
-    shutil.copy(predictor, run / "factor_predictor.pt")
     assert main(["report", str(run), "--no-progress"]) == 0 and (run / "report.html").exists()

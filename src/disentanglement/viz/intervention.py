@@ -31,6 +31,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from ..data.concept_scenes import ConceptScenes
+from .factor_predictor import load_or_train
 
 
 def descendants(adjacency: np.ndarray) -> np.ndarray:
@@ -174,5 +175,4 @@ def intervention_grid(model, dataset, factors: np.ndarray, *, steps: int = 7) ->
 def concept_readout(dataset, device: str | torch.device = "cpu"):
     """The factor predictor trained once on ``ConceptScenes(dataset)`` (cached like the report's): (model,
     held-out accuracy per concept)."""
-    from .factor_predictor import load_or_train
     return load_or_train(ConceptScenes(getattr(dataset, "dataset", dataset)), device=device)
