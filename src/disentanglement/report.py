@@ -177,7 +177,7 @@ def _intervention_section(run: Run, dataset, model, device) -> str:
 <p class="note">Intervention consistency: how well the effects of do(concept i) on concept j separate the true graph's
 descendants (outlined) from the rest (area under the ROC curve; 1: interventions move exactly what they cause, 0.5: no
 separation, as a model whose do() moves only the concept itself).  Effects are the range of each concept's reading
-along a sweep of do(concept i) over its range, averaged over 16 {"held-out " if model.supervised else ""}scenes, read by
+along a sweep of do(concept i) over its range, averaged over 64 {"held-out " if model.supervised else ""}scenes, read by
 a readout trained on scenes whose concepts are drawn independently (exact-bin accuracy {html.escape(acc)}) and net of
 its noise floor (what it reads of a concept along the renderer's sweeps that do not move it).  do() moves its own
 concept {result["intervention.own"]:.0%} as far as the renderer's does, on average.</p>

@@ -106,7 +106,7 @@ def intervention_axes(model, images: torch.Tensor, concept_names: Sequence[str])
 
 @torch.no_grad()
 def model_intervention_effects(model, dataset, readout: Callable[[torch.Tensor], torch.Tensor], *,
-                               anchors: int = 16, steps: int = 7, seed: int = 0) -> dict:
+                               anchors: int = 64, steps: int = 7, seed: int = 0) -> dict:
     """E, its floor and the consistency of a model with do() axes (CausalVAE) on a concept dataset.
 
     ``dataset`` may be a ``Split`` (anchor scenes from its part: the held-out scenes of a supervised model);
