@@ -132,6 +132,10 @@ def test_labels_are_the_normalised_concepts():
 def test_bad_input_is_one_line(capsys, tmp_path):
     with pytest.raises(ValueError, match="must be square"):
         check_adjacency(np.zeros((3, 2)), 3)
+    with pytest.raises(ValueError, match="has 2 concepts, the model 3"):
+        check_adjacency(np.zeros((2, 2)), 3)
+    with pytest.raises(ValueError, match="directed cycle: a causal graph must be acyclic"):
+        check_adjacency(np.array([[0, 1, 0], [0, 0, 1], [1, 0, 0]]), 3)
     for argv, needle in ((["--dataset", "squares"], "needs a dataset with concepts"),
                          (["--dataset", "shadows", "--set", "causal_vae.latent_dim=7"], "multiple of 3"),
                          (["--dataset", "shadows", "--set", "causal_vae.dag=notears"], "lagrangian, fixed")):

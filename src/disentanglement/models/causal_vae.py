@@ -46,6 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.pendulum import is_dag
 from ..nets import ARCHITECTURES, build_vae_nets
 from ..params import Params, require
 from .base import Axis, Backbone, Batch, Phase
@@ -88,12 +89,14 @@ class CausalVAEParams(Params):
 
 
 def check_adjacency(adjacency, concepts: int) -> np.ndarray:
-    """A (C, C) array of 0/1 (A[j, i] = 1 for j → i), or a one-line ValueError."""
+    """A (C, C) array of 0/1 (A[j, i] = 1 for j → i) without a directed cycle, or a one-line ValueError."""
     a = np.asarray(adjacency, dtype=np.float64)
     if a.ndim != 2 or a.shape[0] != a.shape[1]:
         raise ValueError(f"an adjacency matrix must be square (C, C), got shape {a.shape}")
     if a.shape[0] != concepts:
         raise ValueError(f"the adjacency has {a.shape[0]} concepts, the model {concepts}")
+    if not is_dag(a != 0):
+        raise ValueError("the adjacency has a directed cycle: a causal graph must be acyclic (a DAG)")
     return a
 
 
