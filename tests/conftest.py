@@ -18,4 +18,9 @@ def pytest_configure(config):
     are shared by the tests (and their subprocesses) as they are by a user's runs."""
     import os
     import tempfile
-    os.environ["DISENTANGLE_CACHE"] = tempfile.mkdtemp(prefix="disentangle-cache-")
+    os.environ["DISENTANGLE_CACHE"] = config._disentangle_cache = tempfile.mkdtemp(prefix="disentangle-cache-")
+
+
+def pytest_unconfigure(config):
+    import shutil
+    shutil.rmtree(getattr(config, "_disentangle_cache", ""), ignore_errors=True)
