@@ -108,7 +108,6 @@ def concept_scores(dataset, encode, *, random_state: int = 0, num: int = 1000) -
 def sampled_mig_scores(dataset, model, device, *, seed: int = 0, progress: bool = True, batch: int = 512) -> dict:
     """Chen et al.'s sampled MIG (metrics.mig_sampled) of the model's posterior over every factor combination; on
     dSprites not conditioned on the shape, as they do."""
-    from tqdm.auto import tqdm
     n = int(np.prod(dataset.factor_sizes))
     mus, logvars = [], []
     with torch.inference_mode():

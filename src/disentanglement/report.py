@@ -166,7 +166,7 @@ def _intervention_section(run: Run, dataset, model, device) -> str:
     readout, accuracy = viz.concept_readout(dataset, device=device)
     with torch.no_grad():
         result = viz.model_intervention_effects(model, scenes, readout.readout)
-        grid, names = viz.intervention_grid(model, scenes, result["anchor_factors"][:1])
+        grid, names = viz.intervention_grid(model, scenes, result)
     rows = run.figures / "interventions.png"
     viz.grid_image(grid, names, cell=80, pad=3, background=(190, 190, 190)).save(rows)
     heat = viz.intervention_heatmap(result["truth"], result["intervention.effect"], result["descendants"],

@@ -33,10 +33,6 @@ class ConceptScenes:
         lo, hi = self.ranges[:, 0], self.ranges[:, 1]
         return np.clip(np.floor((values - lo) / (hi - lo) * self.bins), 0, self.bins - 1).astype(np.int64)
 
-    def fraction(self, values: np.ndarray) -> np.ndarray:
-        """(n, C) concept values -> the readout's scale: the centre of their bin as a fraction of the range."""
-        return self.classes(values) / (self.bins - 1)
-
     def sample_values(self, n: int, rng) -> np.ndarray:
         lo, hi = self.ranges[:, 0], self.ranges[:, 1]
         return lo + (hi - lo) * rng.random((n, len(lo)))                      # (n, C), independent

@@ -73,17 +73,11 @@ def consistency(effect: np.ndarray, adjacency: np.ndarray) -> float:
     return float(roc_auc_score(labels, scores))
 
 
-def renderer_do_read(dataset, anchors: np.ndarray, readout: Callable[[torch.Tensor], torch.Tensor], *,
-                     propagate: bool = True) -> Callable[[int, float], np.ndarray]:
-    """do_read for the dataset's renderer around anchor concept values (N, C): the SCM's do() (``propagate``)
-    or the concept set alone (a graph with no edge)."""
+def renderer_do_read(dataset, anchors: np.ndarray,
+                     readout: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[int, float], np.ndarray]:
+    """do_read for the dataset's renderer under its SCM (``dataset.do``) around anchor concept values (N, C)."""
     def do_read(i: int, v: float) -> np.ndarray:
-        if propagate:
-            values = dataset.do(anchors, i, v)
-        else:
-            values = np.array(anchors, dtype=np.float64, copy=True)
-            values[:, i] = v
-        return readout(torch.from_numpy(dataset.render_concepts(values))).cpu().numpy()
+        return readout(torch.from_numpy(dataset.render_concepts(dataset.do(anchors, i, v)))).cpu().numpy()
     return do_read
 
 
@@ -125,7 +119,8 @@ def model_intervention_effects(model, dataset, readout: Callable[[torch.Tensor],
     axes = intervention_axes(model, images.to(device), whole.concept_names)
     # the renderer under the true SCM: the readout's floor, and what a perfect model would show
     values = np.asarray(whole.concepts(factors), dtype=np.float64)                       # (N, C)
-    truth = effects(renderer_do_read(whole, values, readout), concept_sweeps(values, steps))
+    true_sweeps = concept_sweeps(values, steps)
+    truth = effects(renderer_do_read(whole, values, readout), true_sweeps)
     floor = noise_floor(truth, whole.adjacency)
     # the model: do() on its concept blocks, swept over each block's range of mean codes on the anchors
     points = model.anchors(images.to(device))
@@ -145,28 +140,23 @@ def model_intervention_effects(model, dataset, readout: Callable[[torch.Tensor],
             "intervention.effect": net, "raw": raw, "truth": true_net, "floor": floor,
             "descendants": descendants(whole.adjacency), "concepts": tuple(whole.concept_names),
             "true_consistency": consistency(true_net, whole.adjacency), "anchor_factors": factors,
-            "sweeps": sweeps}
+            "axes": axes, "sweeps": sweeps, "true_sweeps": true_sweeps}
 
 
 @torch.no_grad()
-def intervention_grid(model, dataset, factors: np.ndarray, *, steps: int = 7) -> tuple[np.ndarray, list[str]]:
-    """One scene (factors (1, K)) under do() of each concept: for concept i a row of the renderer under the true
-    SCM, then a row of the model (swept over its block's range on 64 scenes): ((2C, S, 3, H, W), row names)."""
+def intervention_grid(model, dataset, result: dict) -> tuple[np.ndarray, list[str]]:
+    """The first anchor scene of ``result`` (``model_intervention_effects``) under do() of each concept, over the
+    same sweeps: for concept i a row of the renderer under the true SCM, then a row of the model:
+    ((2C, S, 3, H, W), row names)."""
     whole = getattr(dataset, "dataset", dataset)
-    rng = np.random.default_rng(0)
-    device = next(model.parameters()).device
-    probe_f = dataset.sample_factors(64, rng)
-    probe = torch.from_numpy(dataset.images(probe_f, rng)).to(device)
-    axes = intervention_axes(model, probe, whole.concept_names)
-    codes = model.representation(probe).double().cpu().numpy()
-    model_sweeps = concept_sweeps(np.stack([codes[:, a.columns].mean(1) for a in axes], 1), steps)
-    true_sweeps = concept_sweeps(np.asarray(whole.concepts(probe_f), dtype=np.float64), steps)
+    factors = result["anchor_factors"][:1]
     values = np.asarray(whole.concepts(factors), dtype=np.float64)                        # (1, C)
-    point = model.anchors(torch.from_numpy(whole.images(factors)).to(device))
+    point = model.anchors(torch.from_numpy(whole.images(factors)).to(next(model.parameters()).device))
     rows, names = [], []
     for i, name in enumerate(whole.concept_names):
-        rows.append(whole.render_concepts(np.concatenate([whole.do(values, i, v) for v in true_sweeps[i]])))
-        axis = replace(axes[i], values=model_sweeps[i], labels=tuple(f"{v:+.2f}" for v in model_sweeps[i]))
+        rows.append(whole.render_concepts(np.concatenate([whole.do(values, i, v) for v in result["true_sweeps"][i]])))
+        sweep = result["sweeps"][i]
+        axis = replace(result["axes"][i], values=sweep, labels=tuple(f"{v:+.2f}" for v in sweep))
         rows.append(model.traverse(point, axis)[0].float().cpu().numpy())
         names += [f"true do({name})", f"model do({name})"]
     return np.stack(rows), names
