@@ -102,7 +102,7 @@ LAYERS = [  # a module may import from its own layer's package or from lower lay
     {"speed", "registry"},
     {"config"},
     {"runs"},
-    {"train", "viz"},
+    {"train", "viz", "pretrained"},
     {"evaluate", "report", "aggregate"},
     {"sweep"},
     {"cli", "__main__", "__init__"},

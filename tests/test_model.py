@@ -37,6 +37,23 @@ def test_mlp_shapes_and_auto():
         build_vae_nets("conv64", (1, 16, 16), 10)
 
 
+def test_slim_conv64_is_the_study_net_at_half_width():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    def flops(arch):
+        enc, dec = build_vae_nets(arch, (1, 64, 64), 10)
+        with FlopCounterMode(display=False) as counter:
+            mu, _ = enc(torch.zeros(2, 1, 64, 64))
+            assert dec(mu).shape == (2, 1, 64, 64)
+        return counter.get_total_flops() / 2, [type(m) for m in enc.body] + [type(m) for m in dec.body]
+
+    (study, layers), (slim, slim_layers) = flops("conv64"), flops("conv64_slim")
+    assert layers == slim_layers                                   # the same layers, so the same receptive fields
+    assert 0.24 < slim / study < 0.28                              # a quarter of the arithmetic
+    with pytest.raises(ValueError, match="conv64_slim needs 64x64"):
+        build_vae_nets("conv64_slim", (1, 16, 16), 10)
+
+
 def test_gaussian_kl_closed_form():
     mu, logvar = torch.tensor([[0.0, 1.0, -2.0]]), torch.tensor([[0.0, np.log(4.0), np.log(0.25)]])
     var = logvar.exp().numpy()

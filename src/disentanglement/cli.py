@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from . import config as cfg
+from . import pretrained
 from .errors import UserError
 from .aggregate import aggregate
 from .evaluate import evaluate_run, parse_metrics, score_file, table
@@ -124,6 +125,20 @@ def _score(args) -> int:
     return 0
 
 
+def _pretrained(args) -> int:
+    if args.name is None:
+        if args.out:
+            raise UserError("--out needs a NAME: `disentangle pretrained NAME --out DIR` (see `disentangle pretrained`)")
+        print(pretrained.listing())
+        return 0
+    out = args.out or f"runs/pretrained_{args.name}"
+    run = pretrained.install(args.name, out)
+    card = pretrained.available()[args.name]
+    print(f"wrote {run.path}: {card['description']}, {card['steps']:,} steps (card: {run.path}/card.yaml); "
+          f"`disentangle report {run.path}` draws its traversals")
+    return 0
+
+
 def _sweep(args) -> int:
     out = args.out or f"sweeps/{Path(args.study).stem}"
     summary = sweep(args.study, out, workers=args.workers, ray=args.ray, progress=not args.no_progress)
@@ -187,6 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="decode as the run does (a diffusion model's every DDIM step) and score from every anchor; "
                         "by default a slow decoder gets a quick report that says what it shortened")
     r.set_defaults(func=_report)
+
+    p = sub.add_parser("pretrained", help="list the models shipped with the package, or write one into a run "
+                                          "directory that evaluate / report / score read")
+    p.add_argument("name", nargs="?", metavar="NAME", help="the model to write (no NAME: list them)")
+    p.add_argument("--out", help="run directory; default runs/pretrained_<NAME>")
+    p.set_defaults(func=_pretrained)
 
     w = sub.add_parser("sweep", help="run a study file: every (method, setting, dataset, seed) as a run directory")
     w.add_argument("study", metavar="STUDY.yaml")

@@ -38,7 +38,7 @@ MIN_KL = 0.01          # nats: a latent carrying less is collapsed (inactive)
 @dataclass(frozen=True)
 class VAEParams(Params):
     latent_dim: int = 10              # D (Locatello et al. 2019)
-    net: str = "auto"                 # auto | conv64 | mlp (auto: conv64 for 64x64 images, else mlp)
+    net: str = "auto"                 # auto | conv64 | conv64_slim | mlp | chen_* (auto: conv64 for 64x64 images, else mlp)
     reconstruction: str = "bernoulli"  # bernoulli | gaussian
     penalty: str = "beta_vae"         # the disentangling penalty; its settings: penalty.*
 

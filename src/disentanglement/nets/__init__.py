@@ -7,7 +7,7 @@ from .conv64 import Conv64Decoder, Conv64Encoder
 from .dcgan import DCGANDiscriminatorBody, DCGANGenerator
 from .mlp import MLPDecoder, MLPDiscriminatorBody, MLPEncoder, MLPGenerator
 
-ARCHITECTURES = ("auto", "conv64", "mlp", "chen_mlp", "chen_conv")   # --set net=... for a VAE (chen_*: Chen et al. 2018)
+ARCHITECTURES = ("auto", "conv64", "conv64_slim", "mlp", "chen_mlp", "chen_conv")   # --set net=... for a VAE (chen_*: Chen et al. 2018)
 GAN_ARCHITECTURES = ("auto", "dcgan", "mlp")       # --set net=... for a GAN
 
 
@@ -20,10 +20,11 @@ def build_vae_nets(arch: str, observation_shape: tuple[int, int, int], latent_di
     channels, height, width = observation_shape
     if arch == "auto":
         arch = "conv64" if _is64(observation_shape) else "mlp"
-    if arch == "conv64":
+    if arch in ("conv64", "conv64_slim"):
         if (height, width) != (64, 64):
-            raise ValueError(f"net=conv64 needs 64x64 images, the dataset gives {height}x{width}; use net=mlp")
-        return Conv64Encoder(channels, latent_dim), Conv64Decoder(channels, latent_dim)
+            raise ValueError(f"net={arch} needs 64x64 images, the dataset gives {height}x{width}; use net=mlp")
+        scale = 0.5 if arch == "conv64_slim" else 1.0    # slim: half the channels, a quarter of the FLOPs
+        return Conv64Encoder(channels, latent_dim, scale), Conv64Decoder(channels, latent_dim, scale)
     if arch == "mlp":
         return MLPEncoder(observation_shape, latent_dim), MLPDecoder(observation_shape, latent_dim)
     if arch == "chen_mlp":
