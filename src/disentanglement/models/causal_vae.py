@@ -9,7 +9,10 @@ The latent has C concepts of k dims each (latent_dim = C·k; C is the dataset's 
     x̂ = decoder(f)
 
 A (C×C, A[j, i] ≠ 0 for an edge j → i) is learned, **from zero by default** (``init_graph=true`` starts
-from the dataset's true graph, as the official code always does, and is reported as such).  The loss
+from the dataset's true graph, as the official code always does, and is reported as such;
+``init_discovered=true`` from the graph discovered in the training scenes' labels by the independence of its
+exogenous noises, ``models/discovery.py`` — on Pendulum and Flow that is the true graph, where A learned from
+zero through the loss is not: BENCHMARKS.md, issue 22).  The loss
 (Sec. 4.3) is the ELBO with a conditional prior on the concept labels u (the authors' fixed scaling
 u = (c − offset) / scale on Pendulum and Flow, ``concepts_of``; z-scored elsewhere):
 
@@ -47,10 +50,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.pendulum import is_dag
+from ..data.split import part_index
 from ..nets import ARCHITECTURES, build_vae_nets
 from ..params import Params, require
 from .base import Axis, Backbone, Batch, Phase
 from .dag import acyclicity, lagrangian_update
+from .discovery import MIN_LABELS, discover_graph
 from .vae import RECONSTRUCTIONS, reconstruction_loss
 
 DAG_MODES = ("lagrangian", "fixed")
@@ -73,6 +78,7 @@ class CausalVAEParams(Params):
     dag_loss_tol: float = 0.01        # lagrangian: the subproblem is solved when the mean loss moved less (relative)
     init_graph: bool = False          # start A at the dataset's true graph instead of zero
     init_authors: bool = False        # start A where the official code does (the true graph and its extra edges)
+    init_discovered: bool = False     # start A at the graph discovered from the training scenes' labels (discovery.py)
 
     def validate(self) -> None:
         require(self.latent_dim > 0, f"latent_dim must be a positive integer, got {self.latent_dim}")
@@ -115,6 +121,18 @@ class ConceptMLPs(nn.Module):
         return torch.einsum("bch,chk->bck", h, self.w2) + self.b2
 
 
+def discovered_graph(dataset, labels: np.ndarray) -> np.ndarray:
+    """The graph ``discover_graph`` finds in the labels (N, C) of the dataset's training scenes (its held-out
+    scenes are never read); cached per dataset name in the process (discovery takes seconds)."""
+    name = getattr(dataset, "name", type(dataset).__name__)
+    if name not in _DISCOVERED:
+        _DISCOVERED[name], _ = discover_graph(labels[part_index(dataset, "train")])
+    return _DISCOVERED[name].astype(np.float64)
+
+
+_DISCOVERED: dict[str, np.ndarray] = {}
+
+
 class CausalVAE(Backbone):
     name = "causal_vae"
     Params = CausalVAEParams
@@ -139,7 +157,8 @@ class CausalVAE(Backbone):
         self.true_graph = check_adjacency(adjacency, c)
         self.encoder, self.decoder = build_vae_nets(p.net, dataset.observation_shape, p.latent_dim)
         start = self.true_graph if p.init_graph else \
-            check_adjacency(dataset.authors_initial_graph, c) if p.init_authors else np.zeros((c, c))
+            check_adjacency(dataset.authors_initial_graph, c) if p.init_authors else \
+            discovered_graph(dataset, table) if p.init_discovered else np.zeros((c, c))
         self.A = nn.Parameter(torch.tensor(start, dtype=torch.float32))
         self.mask = ConceptMLPs(c, self.k)             # g_i: concept i from its parents' latents
         self.mask_u = ConceptMLPs(c, 1)                # g^u_i: label i from its parents' labels
@@ -188,13 +207,21 @@ class CausalVAE(Backbone):
             raise ValueError(f"causal_vae.latent_dim={config.backbone.latent_dim} does not split into the dataset's {c} "
                              f"concepts: choose a multiple of {c} (e.g. {4 * c})")
         check_adjacency(dataset.adjacency, c)
-        if config.backbone.init_graph and config.backbone.init_authors:
-            raise ValueError("causal_vae.init_graph and causal_vae.init_authors are two starts for A: choose one")
+        starts = [name for name in ("init_graph", "init_authors", "init_discovered") if getattr(config.backbone, name)]
+        if len(starts) > 1:
+            raise ValueError(f"causal_vae.{' and causal_vae.'.join(starts)} are different starts for A: choose one")
         if config.backbone.init_authors and getattr(dataset, "authors_initial_graph", None) is None:
             raise ValueError(f"causal_vae.init_authors: the official code's start is defined for pendulum and flow, "
                              f"not {getattr(dataset, 'name', '?')}")
+        scenes = int(np.prod(dataset.factor_sizes))
+        if config.backbone.init_discovered and scenes < MIN_LABELS:
+            raise ValueError(f"causal_vae.init_discovered needs at least {MIN_LABELS} labelled scenes to discover a "
+                             f"graph from; {getattr(dataset, 'name', '?')} has {scenes} — use init_graph or learn A from zero")
         notes = []
-        if config.backbone.init_graph or config.backbone.init_authors:
+        if config.backbone.init_discovered:
+            notes.append("causal_vae.init_discovered=true: A starts at the graph discovered from the training scenes' "
+                         "concept labels by the independence of its noises (models/discovery.py), not the true graph")
+        elif config.backbone.init_graph or config.backbone.init_authors:
             notes.append(f"causal_vae.{'init_graph' if config.backbone.init_graph else 'init_authors'}=true: A starts "
                          f"at {'the true graph' if config.backbone.init_graph else 'the official code start'}; the "
                          f"learned graph then says little about discovering it")
