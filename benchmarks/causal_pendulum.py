@@ -37,6 +37,8 @@ PUBLISHED = {"CausalVAE": (95.1, 81.6), "β-VAE": (22.6, 12.5)}   # MIC / TIC in
 RUNS = {  # key -> (label, --model, settings)
     "causal_zero": ("CausalVAE, A from zero", "causal_vae", []),
     "causal_authors": ("CausalVAE, A from the authors' start", "causal_vae", ["causal_vae.init_authors=true"]),
+    "causal_discovered": ("CausalVAE, A from the graph discovered in the labels", "causal_vae",
+                          ["causal_vae.init_discovered=true"]),
     "causal_true": ("CausalVAE, A from the true graph", "causal_vae", ["causal_vae.init_graph=true"]),
     "beta_vae": ("β-VAE β = 4 (16 latents)", "beta_vae", ["vae.latent_dim=16", "penalty.beta=4"]),
 }
