@@ -51,11 +51,17 @@ def mig_of(run: Path) -> float:
                                    random_state=np.random.RandomState(0)))["mig"])
 
 
+def seconds_to(run: Path, step: int) -> float:
+    """Training seconds up to ``step``: log.jsonl's ``time`` restarts in each process, so add each one's last."""
+    log = [r for r in map(json.loads, (run / "log.jsonl").read_text().splitlines()) if r["step"] <= step]
+    return sum(r["time"] for i, r in enumerate(log) if i + 1 == len(log) or log[i + 1]["time"] < r["time"])
+
+
 def one(out: Path, name: str, seed: int, step: int, threads: int) -> dict:
     run = out / f"{name}_seed{seed}"
     done = run / f"at_{step}" / "record.json"
     if done.exists():
-        return json.loads(done.read_text())
+        return {**json.loads(done.read_text()), "train_s": round(seconds_to(run, step))}
     if (run / "config.yaml").exists():
         cli("train", "--resume", str(run), "--steps", str(step), "--no-report", "--no-progress", threads=threads)
     else:
@@ -64,8 +70,7 @@ def one(out: Path, name: str, seed: int, step: int, threads: int) -> dict:
     start = time.perf_counter()
     cli("report", str(run), "--no-progress", threads=threads)
     report_s = time.perf_counter() - start
-    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
-    train_s = sum(r["time"] for i, r in enumerate(log) if i + 1 == len(log) or log[i + 1]["step"] <= r["step"])
+    train_s = seconds_to(run, step)
     score = json.loads((run / "figures" / "traversal_score.json").read_text())["traversal_score"]
     keep = run / f"at_{step}"
     keep.mkdir(exist_ok=True)
