@@ -120,5 +120,7 @@ def test_the_authors_start_of_a():
     np.testing.assert_array_equal(model.A.detach().numpy(), expected)
     with pytest.raises(UserError, match="defined for pendulum and flow"):
         make_config({"model": "causal_vae", "dataset": "shadows"}, ["causal_vae.latent_dim=6", "causal_vae.init_authors=true"])
-    with pytest.raises(UserError, match="two starts"):
+    with pytest.raises(UserError, match="init_graph and causal_vae.init_authors are different starts"):
         make_config({"model": "causal_vae", "dataset": "pendulum"}, ["causal_vae.init_authors=true", "causal_vae.init_graph=true"])
+    with pytest.raises(UserError, match="init_authors and causal_vae.init_discovered are different starts"):
+        make_config({"model": "causal_vae", "dataset": "pendulum"}, ["causal_vae.init_authors=true", "causal_vae.init_discovered=true"])
