@@ -99,6 +99,7 @@ def test_every_shipped_model_matches_its_card(name, tmp_path):
     card, state = pretrained.load_weights(name)                  # checks the SHA-256
     assert set(pretrained.CARD_KEYS) <= set(card)
     assert (pretrained.ZOO / f"{name}.pt").stat().st_size <= pretrained.MAX_BYTES
-    run = pretrained.install(name, tmp_path / "run")
+    run, installed = pretrained.install(name, tmp_path / "run")
+    assert installed == card
     config, _, model, step = load_trained(run.path)
     assert step == card["steps"] >= 50_000 and config.to_dict() == card["config"]

@@ -132,8 +132,7 @@ def _pretrained(args) -> int:
         print(pretrained.listing())
         return 0
     out = args.out or f"runs/pretrained_{args.name}"
-    run = pretrained.install(args.name, out)
-    card = pretrained.available()[args.name]
+    run, card = pretrained.install(args.name, out)
     print(f"wrote {run.path}: {card['description']}, {card['steps']:,} steps (card: {run.path}/card.yaml); "
           f"`disentangle report {run.path}` draws its traversals")
     return 0
@@ -204,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_report)
 
     p = sub.add_parser("pretrained", help="list the models shipped with the package, or write one into a run "
-                                          "directory that evaluate / report / score read")
+                                          "directory that evaluate and report read")
     p.add_argument("name", nargs="?", metavar="NAME", help="the model to write (no NAME: list them)")
     p.add_argument("--out", help="run directory; default runs/pretrained_<NAME>")
     p.set_defaults(func=_pretrained)

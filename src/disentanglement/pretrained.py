@@ -1,11 +1,12 @@
 """Pretrained models shipped with the package: list them, write one into a run directory.
 
-Each model is files in ``zoo/``: ``NAME.pt`` (the model's weights only, fp32, no optimiser state),
-``NAME.jsonl`` (its training log, every 500th step, for the report's curves) and ``NAME.yaml``, its card — what it is, the exact command that trained it, steps, seed, time taken, machine,
-the full config, the SHA-256 of the weights and the metric suite `disentangle evaluate` gave it.
-``install`` checks the weights against the card before it writes anything and writes an ordinary run
-directory (``config.yaml``, ``checkpoint.pt``, ``log.jsonl``, ``card.yaml``) that `evaluate`, `report` and `score` read as
-any run; it cannot be trained further (no optimiser state), which `train` says.
+Each model is three files in ``zoo/``: ``NAME.pt`` (the model's weights only, fp32, no optimiser state),
+``NAME.jsonl`` (its training log, every 500th step, for the report's curves) and ``NAME.yaml``, its card —
+what it is, the exact command that trained it, steps, seed, time taken, machine, the full config, the SHA-256
+of the weights and the metric suite `disentangle evaluate` gave it.  ``install`` checks the weights against the
+card before it writes anything and writes an ordinary run directory (``config.yaml``, ``checkpoint.pt``,
+``log.jsonl``, ``card.yaml``) that `evaluate` and `report` read as any run; it cannot be trained further (no
+optimiser state), which `train` says.
 
     disentangle pretrained                              # the list
     disentangle pretrained beta_tcvae_dsprites --out runs/pretrained_tcvae
@@ -75,8 +76,9 @@ def load_weights(name: str, root: Path | None = None) -> tuple[dict[str, Any], d
     return card, state
 
 
-def install(name: str, out: str | Path, root: Path | None = None) -> Run:
-    """Write the shipped model ``name`` into the run directory ``out`` (which must not hold anything yet)."""
+def install(name: str, out: str | Path, root: Path | None = None) -> tuple[Run, dict[str, Any]]:
+    """Write the shipped model ``name`` into the run directory ``out`` (which must not hold anything yet);
+    return the run and the model's card."""
     card, state = load_weights(name, root)           # refused before anything is written
     run = Run(out)
     if run.path.exists() and (not run.path.is_dir() or any(run.path.iterdir())):
@@ -89,7 +91,7 @@ def install(name: str, out: str | Path, root: Path | None = None) -> Run:
     if log.exists():
         atomic_write_text(run.log_path, log.read_text())
     atomic_write_text(run.path / "card.yaml", yaml.safe_dump(card, sort_keys=False))
-    return run
+    return run, card
 
 
 def export(run_dir: str | Path, name: str, description: str, command: str, seconds: float, machine: str, date: str,

@@ -80,7 +80,7 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
     state = run.load_checkpoint()  # on the CPU; load_state_dict moves it
     if state is not None and state.get("pretrained"):
         raise UserError(f"{run.path} holds the pretrained model {state['pretrained']!r}: weights without optimiser "
-                        f"state, for evaluate / report / score; to train, start a new run (its card.yaml has the command)")
+                        f"state, for evaluate and report; to train, start a new run (its card.yaml has the command)")
     if state is not None and state["step"] > config.steps:
         raise UserError(f"{run.path} is already at step {state['step']} > steps={config.steps}; "
                         f"pass --steps {state['step']} or more")

@@ -121,6 +121,9 @@ class ConceptMLPs(nn.Module):
         return torch.einsum("bch,chk->bck", h, self.w2) + self.b2
 
 
+_DISCOVERED: dict[str, np.ndarray] = {}     # dataset name -> its discovered graph, in this process
+
+
 def discovered_graph(dataset, labels: np.ndarray) -> np.ndarray:
     """The graph ``discover_graph`` finds in the labels (N, C) of the dataset's training scenes (its held-out
     scenes are never read); cached per dataset name in the process (discovery takes seconds)."""
@@ -128,9 +131,6 @@ def discovered_graph(dataset, labels: np.ndarray) -> np.ndarray:
     if name not in _DISCOVERED:
         _DISCOVERED[name], _ = discover_graph(labels[part_index(dataset, "train")])
     return _DISCOVERED[name].astype(np.float64)
-
-
-_DISCOVERED: dict[str, np.ndarray] = {}
 
 
 class CausalVAE(Backbone):

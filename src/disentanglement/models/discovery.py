@@ -32,6 +32,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from sklearn.neighbors import NearestNeighbors
 
 MIN_LABELS = 110      # 10 x (k + 1) label vectors at the default k = 10: fewer give k-NN regressions of little meaning
 
@@ -45,7 +46,6 @@ def knn_residual(target: np.ndarray, parents: np.ndarray, k: int = 10) -> np.nda
     """target (n,) − the mean of its k nearest neighbours' targets in parent space (n, p), each point left out."""
     if parents.shape[1] == 0:
         return target - target.mean()
-    from sklearn.neighbors import NearestNeighbors
     nn = NearestNeighbors(n_neighbors=k + 1).fit(parents)
     _, idx = nn.kneighbors(parents)                              # (n, k + 1); column 0 is (almost always) the point
     return target - target[idx[:, 1:]].mean(1)
@@ -107,26 +107,25 @@ def discover_graph(labels: np.ndarray, *, samples: int = 800, k: int = 10, deter
                 grams[i, parents] = None if r.std() < deterministic else _centred_gram(r)
     pair_cache: dict = {}
 
+    def families(a: np.ndarray) -> list[tuple[int, tuple[int, ...]]]:   # (concept, its parents in a) per concept
+        return [(i, tuple(int(j) for j in np.flatnonzero(a[:, i]))) for i in range(c)]
+
     def score(a: np.ndarray) -> float:
-        keys = [(i, tuple(int(j) for j in np.flatnonzero(a[:, i]))) for i in range(c)]
         total = 0.0
-        for x, y in itertools.combinations(keys, 2):
+        for x, y in itertools.combinations(families(a), 2):
             if (x, y) not in pair_cache:
                 pair_cache[x, y] = nhsic(grams[x], grams[y])
             total += pair_cache[x, y]
         return total + penalty * int(a.sum())
 
-    def noiseless(a: np.ndarray) -> np.ndarray:                  # (c,) bool: concept i has no noise of its own in a
-        return np.array([grams[i, tuple(int(j) for j in np.flatnonzero(a[:, i]))] is None for i in range(c)])
-
-    def from_noiseless(a: np.ndarray) -> int:                    # edges out of a noiseless concept
-        return int(a[noiseless(a)].sum())
+    def from_noiseless(a: np.ndarray) -> int:                    # edges out of a concept with no noise of its own
+        return int(sum(a[i].sum() for i, family in enumerate(families(a)) if grams[family] is None))
 
     scored = sorted(((score(a), a) for a in dags(c)), key=lambda t: t[0])
     best_score = scored[0][0]
     tied = [a for s, a in scored if s <= best_score + tie]
     best = min(tied, key=from_noiseless)
-    runner_up = next(s for s, a in scored if s > best_score + tie)
+    runner_up = next((s for s, a in scored if s > best_score + tie), float("nan"))
     return best, {"score": best_score, "runner_up": runner_up, "tied": len(tied),
                   "tied_without_edges_from_noiseless": sum(from_noiseless(a) == 0 for a in tied),
-                  "noise_std": [stds[i, tuple(int(j) for j in np.flatnonzero(best[:, i]))] for i in range(c)]}
+                  "noise_std": [stds[family] for family in families(best)]}
