@@ -103,7 +103,7 @@ LAYERS = [  # a module may import from its own layer's package or from lower lay
     {"config"},
     {"runs"},
     {"train", "viz", "pretrained"},
-    {"evaluate", "report", "aggregate"},
+    {"evaluate", "report", "aggregate", "pack"},
     {"sweep"},
     {"cli", "__main__", "__init__"},
 ]

@@ -140,7 +140,7 @@ def _pretrained(args) -> int:
 
 def _sweep(args) -> int:
     out = args.out or f"sweeps/{Path(args.study).stem}"
-    summary = sweep(args.study, out, workers=args.workers, ray=args.ray, progress=not args.no_progress)
+    summary = sweep(args.study, out, workers=args.workers, ray=args.ray, progress=not args.no_progress, pack=args.pack)
     print(f"sweep {summary['study']}: {summary['runs']} runs — {summary['finished']} finished now "
           f"({summary['resumed']} resumed), {summary['skipped_done']} already done, {summary['failed']} failed"
           f" ({summary['backend']}); {out}/summary.json")
@@ -211,7 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     w = sub.add_parser("sweep", help="run a study file: every (method, setting, dataset, seed) as a run directory")
     w.add_argument("study", metavar="STUDY.yaml")
     w.add_argument("--out", help="sweep directory; default sweeps/<study file name>")
-    w.add_argument("--workers", type=int, default=1, help="local processes, one run each (default 1)")
+    w.add_argument("--workers", type=int, default=1, help="local processes, one run (or pack) each (default 1)")
+    w.add_argument("--pack", type=int, metavar="K",
+                   help="train up to K compatible runs (differing in seed and penalty numbers) as one stacked model "
+                        "per worker; default 16 on a GPU, 1 elsewhere (on a CPU a pack is no faster)")
     w.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                    help="run on Ray: a local Ray (no address) or an existing cluster (ADDRESS, e.g. auto or ray://host:10001)")
     w.add_argument("--no-progress", action="store_true")

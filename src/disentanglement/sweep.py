@@ -47,10 +47,12 @@ from .errors import UserError
 from .evaluate import evaluate_run
 from .report import write_report
 from .runs import Run, atomic_write_text
+from .pack import group, train_packs
 from .train import train
 
 STUDY_KEYS = ("name", "dataset", "datasets", "dataset_paths", "steps", "seeds", "metrics", "settings", "methods", "report")
 METHOD_KEYS = ("model", "set", "grid", "combine")
+DEFAULT_PACK = 16        # runs per pack on a GPU (issue 24: the launch-bound study nets need many per launch)
 
 
 @dataclass(frozen=True)
@@ -155,27 +157,83 @@ def run_task(task: dict) -> dict:
 
     torch.set_num_threads(1)                     # a worker per core
     start = time.perf_counter()
-    path = Path(task["dir"])
     record = {"name": task["name"], "status": "done", "resumed": False, "error": None}
     try:
-        run = Run(path)
         config = make_config(task["config"])
-        state = run.load_checkpoint() if run.checkpoint_path.exists() else None
-        record["resumed"] = state is not None and state["step"] < config.steps
-        if state is None or state["step"] < config.steps:
-            train(config, path, progress=False, tensorboard=False)
-        last = (run.read_log() or [{}])[-1]
-        bad = [k for k, v in last.items() if isinstance(v, float) and not math.isfinite(v)]
-        if bad:
-            raise FloatingPointError(f"{bad[0]} is {last[bad[0]]} at step {last.get('step')}")
-        if not run.metrics_path.exists():
-            evaluate_run(path, metrics=task["metrics"], progress=False)
-        if task["report"] and not (path / "report.html").exists():
-            write_report(path, progress=False, predictor_cache=Path(task["cache"]))
+        if _needs_training(task, config, record):
+            train(config, task["dir"], progress=False, tensorboard=False)
+        _complete(task)
     except BaseException as err:  # recorded, and the sweep goes on
-        record.update(status="failed", error=f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}",
-                      traceback=traceback.format_exc(limit=5))
+        _failed(record, err)
+    return _record(task, record, start)
+
+
+def run_pack_task(tasks: list[dict]) -> list[dict]:
+    """Train the runs of one pack together (pack.py), then evaluate and report each; never raises."""
+    import torch
+
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    records = [{"name": t["name"], "status": "done", "resumed": False, "error": None} for t in tasks]
+    configs, errors = [], {}
+    for i, t in enumerate(tasks):
+        try:
+            configs.append(make_config(t["config"]))
+        except BaseException as err:
+            configs.append(None)
+            errors[i] = err
+    todo = []
+    for i in range(len(tasks)):
+        try:
+            if i not in errors and _needs_training(tasks[i], configs[i], records[i]):
+                todo.append(i)
+        except BaseException as err:   # a damaged checkpoint
+            errors[i] = err
+    try:
+        results = train_packs([configs[i] for i in todo], [tasks[i]["dir"] for i in todo], max(1, len(todo)),
+                              progress=False, tensorboard=False, say=lambda line: None)
+        errors.update({i: r for i, r in zip(todo, results) if isinstance(r, BaseException)})
+    except BaseException as err:
+        errors.update({i: err for i in todo})
+    for i, t in enumerate(tasks):
+        try:
+            if i in errors:
+                raise errors[i]
+            _complete(t)
+        except BaseException as err:
+            _failed(records[i], err)
+        _record(t, records[i], start)
+    return records
+
+
+def _needs_training(task: dict, config: Config, record: dict) -> bool:
+    state = Run(task["dir"]).load_checkpoint()
+    record["resumed"] = state is not None and state["step"] < config.steps
+    return state is None or state["step"] < config.steps
+
+
+def _complete(task: dict) -> None:
+    """After training: refuse a non-finite last loss, evaluate, and (if asked) report."""
+    path = Path(task["dir"])
+    run = Run(path)
+    last = (run.read_log() or [{}])[-1]
+    bad = [k for k, v in last.items() if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        raise FloatingPointError(f"{bad[0]} is {last[bad[0]]} at step {last.get('step')}")
+    if not run.metrics_path.exists():
+        evaluate_run(path, metrics=task["metrics"], progress=False)
+    if task["report"] and not (path / "report.html").exists():
+        write_report(path, progress=False, predictor_cache=Path(task["cache"]))
+
+
+def _failed(record: dict, err: BaseException) -> None:
+    record.update(status="failed", error=f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}",
+                  traceback="".join(traceback.format_exception(err, limit=5)))
+
+
+def _record(task: dict, record: dict, start: float) -> dict:
     record["seconds"] = round(time.perf_counter() - start, 2)
+    path = Path(task["dir"])
     path.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path / "status.json", json.dumps(record, indent=2) + "\n")
     return record
@@ -187,26 +245,34 @@ def _finished(root: Path, spec: RunSpec) -> bool:
 
 
 # ---- backends --------------------------------------------------------------------------------------------
-def _local(tasks: list[dict], workers: int, on_done: Callable[[dict], None]) -> None:
+def run_unit(tasks: list[dict]) -> list[dict]:
+    """What a worker runs: one run alone, or a pack of runs trained together."""
+    return [run_task(tasks[0])] if len(tasks) == 1 else run_pack_task(tasks)
+
+
+def _local(units: list[list[dict]], workers: int, on_done: Callable[[dict], None]) -> None:
     """A process pool (spawned workers: no forked torch state); a killed worker fails its runs, not the sweep."""
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(run_task, t): t for t in tasks}
+        futures = {pool.submit(run_unit, u): u for u in units}
         seen = set()
         try:
             remaining = set(futures)
             while remaining:
                 done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
                 for f in done:
-                    record = f.result()
+                    records = f.result()
                     seen.add(f)
-                    on_done(record)
+                    for record in records:
+                        on_done(record)
         except BrokenProcessPool:
-            for f, t in futures.items():
+            for f, unit in futures.items():
                 if f in seen:
                     continue
                 if f.done() and f.exception() is None:
-                    on_done(f.result())
-                else:
+                    for record in f.result():
+                        on_done(record)
+                    continue
+                for t in unit:
                     record_failure(t, "worker killed (BrokenProcessPool); rerun the sweep to resume it")
                     on_done({"name": t["name"], "status": "failed", "error": "worker killed; rerun the sweep to resume it"})
 
@@ -241,29 +307,42 @@ def connect_ray(address: str):
     return ray
 
 
-def _ray(ray, tasks: list[dict], on_done: Callable[[dict], None]) -> None:
-    """One Ray task per run, with a GPU each where the cluster has GPUs, else one CPU (Ray schedules them)."""
+def _ray(ray, units: list[list[dict]], on_done: Callable[[dict], None]) -> None:
+    """One Ray task per run (or pack), with a GPU each where the cluster has GPUs, else one CPU (Ray schedules them)."""
     gpus = ray.cluster_resources().get("GPU", 0)
-    remote = ray.remote(num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1, max_retries=0)(run_task)
-    refs = {remote.remote(t): t for t in tasks}
+    remote = ray.remote(num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1, max_retries=0)(run_unit)
+    refs = {remote.remote(u): u for u in units}
     remaining = list(refs)
     while remaining:
         done, remaining = ray.wait(remaining, num_returns=1)
         for ref in done:
             try:
-                on_done(ray.get(ref))
+                records = ray.get(ref)
             except Exception as err:  # the worker died under the task
-                record_failure(refs[ref], f"{type(err).__name__}: worker lost; rerun the sweep to resume it")
-                on_done({"name": refs[ref]["name"], "status": "failed", "error": f"{type(err).__name__}: worker lost"})
+                records = []
+                for t in refs[ref]:
+                    record_failure(t, f"{type(err).__name__}: worker lost; rerun the sweep to resume it")
+                    records.append({"name": t["name"], "status": "failed", "error": f"{type(err).__name__}: worker lost"})
+            for record in records:
+                on_done(record)
 
 
 # ---- the command ---------------------------------------------------------------------------------------------
 def sweep(study_path: str | Path, out: str | Path, *, workers: int = 1, ray: Optional[str] = None,
-          progress: bool = True) -> dict:
-    """Run every run of the study not yet done; return and write the summary (``out/summary.json``)."""
+          progress: bool = True, pack: Optional[int] = None) -> dict:
+    """Run every run of the study not yet done; return and write the summary (``out/summary.json``).
+
+    ``pack``: train up to this many compatible runs (same architecture, data and optimiser; any seed and
+    penalty numbers) as one stacked model in one worker (pack.py); None: ``DEFAULT_PACK`` on CUDA, else 1.
+    """
     study = load_study(study_path)
     if ray is None and workers < 1:
         raise UserError(f"--workers must be >= 1, got {workers}")
+    if pack is not None and pack < 1:
+        raise UserError(f"--pack must be >= 1, got {pack}")
+    if pack is None:
+        import torch
+        pack = DEFAULT_PACK if torch.cuda.is_available() else 1
     cluster = connect_ray(ray) if ray is not None else None
     root = Path(out)
     (root / "runs").mkdir(parents=True, exist_ok=True)
@@ -288,14 +367,16 @@ def sweep(study_path: str | Path, out: str | Path, *, workers: int = 1, ray: Opt
         bar.set_postfix(running=min(slots, left), failed=counts["failed"])
 
     tasks = [r.task(root) for r in todo]
-    if tasks:
+    units = [[tasks[i] for i in ids] for ids in group([r.config for r in todo], pack)]
+    if units:
         if cluster is not None:
-            _ray(cluster, tasks, on_done)
+            _ray(cluster, units, on_done)
         else:
-            _local(tasks, workers, on_done)
+            _local(units, workers, on_done)
     bar.close()
     summary = {"study": study.name, "runs": len(study.runs), "finished": counts["done"], "failed": counts["failed"],
                "resumed": counts["resumed"], "skipped_done": counts["skipped"], "failures": failures,
-               "backend": f"ray {ray}" if ray is not None else f"local, {workers} worker(s)"}
+               "backend": f"ray {ray}" if ray is not None else f"local, {workers} worker(s)",
+               "packs": len(units), "pack": pack}
     atomic_write_text(root / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
