@@ -203,6 +203,116 @@ def _stack_state(states: list):
     return copy.deepcopy(first)
 
 
+class Stack:
+    """K models of one architecture as stacked leaf tensors (K, *shape), one optimiser per phase over them.
+
+    ``models``: the members, built (and loaded) as their solo runs would be; ``config``: the run settings they
+    share (the optimisers'); ``opt_states``: each member's optimiser state dicts (solo format) to resume from.
+    ``step(...)`` trains every member one step; ``member_state(j)`` is member j's (model, optimisers) in the
+    solo checkpoint's format; ``keep(positions)`` drops the others.
+    """
+
+    def __init__(self, models: list[Backbone], config: Config, device: torch.device, vmapped: bool,
+                 opt_states: list[dict] | None = None):
+        shapes = [{k: tuple(v.shape) for k, v in m.state_dict().items()} for m in models]
+        if any(s != shapes[0] for s in shapes):
+            raise PackError("the members' architectures differ")
+        self.speed = resolve_speed(config, device)   # its arithmetic (bf16 autocast where it pays); standard layout
+        solo = [make_optimizers(m.phases(), config, self.speed.foreach) for m in models]
+        hyper = [{n: dict(o.defaults) for n, o in so.items()} for so in solo]
+        if any(h != hyper[0] for h in hyper):
+            raise PackError("the members' optimiser settings differ")
+        self.varying = _varying(models)                  # {(path, attribute, field): [each member's number]}
+        self.template, self.config, self.device, self.vmapped = models[0], config, device, vmapped
+        self.template.train()
+        self.names = {id(p): n for n, p in self.template.named_parameters()}
+        self.phases = self.template.phases()
+        self.call = _Call(self.template, self.phases)
+        self.sentinel = torch.Generator(device=device)
+        self.stacked: dict[str, torch.Tensor] = {}
+        self.opts: dict[str, torch.optim.Optimizer] = {}
+        self._restack([m.state_dict() for m in models], opt_states)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def _restack(self, model_states: list[dict], opt_states: list[dict] | None) -> None:
+        params = set(self.names.values())
+        self.stacked = {name: torch.stack([s[name].to(self.device) for s in model_states]) for name in model_states[0]}
+        for name in params:
+            self.stacked[name].requires_grad_()
+        self.index = torch.arange(len(model_states), device=self.device)
+        phases = [Phase(ph.name, [self.stacked[self.names[id(p)]] for p in ph.parameters], ph.loss, ph.optimizer)
+                  for ph in self.phases]
+        self.opts = make_optimizers(phases, self.config, self.speed.foreach)
+        if opt_states is not None:
+            for name, opt in self.opts.items():
+                opt.load_state_dict(_stack_state([s[name] for s in opt_states]))
+
+    def member_state(self, j: int) -> tuple[dict, dict]:
+        """Member j's (model state dict, {phase: optimiser state dict}), as its solo run would save them."""
+        return ({k: v[j].detach().clone() for k, v in self.stacked.items()},
+                {n: _slice_state(o.state_dict(), j) for n, o in self.opts.items()})
+
+    def keep(self, positions: list[int]) -> None:
+        """Go on with the members at ``positions`` only (the others diverged)."""
+        states = [self.member_state(j) for j in positions]
+        self.varying = {k: [v[j] for j in positions] for k, v in self.varying.items()}
+        self._restack([m for m, _ in states], [o for _, o in states])
+
+    def _numbers(self, j: int | None) -> dict:
+        """The varying hyper-parameters {(path, attribute): {field: value}}: member j's numbers, or (j None)
+        every member's as a (K,) tensor for vmap."""
+        out: dict = {}
+        for (path, attr, name), vals in self.varying.items():
+            out.setdefault((path, attr), {})[name] = vals[j] if j is not None else \
+                torch.tensor(vals, dtype=torch.float32, device=self.device)
+        return out
+
+    def step(self, step: int, x: torch.Tensor, generators: list[torch.Generator], factors=None, x2=None,
+             factors2=None) -> dict[str, torch.Tensor]:
+        """One training step of every member: x (K, B, C, H, W) (and factors (K, B, F), pairs), each member's noise
+        generator -> the phases' logs, (K,) each."""
+        per = lambda t, j: None if t is None else t[j]                         # noqa: E731
+        batches = [Batch(x[j], step, g, per(factors, j), per(x2, j), per(factors2, j)) for j, g in enumerate(generators)]
+        shared: tuple = ()
+        rebuild: Callable = lambda t: {}                                       # noqa: E731
+        out: dict[str, torch.Tensor] = {}
+        for i, phase in enumerate(self.phases):
+            with self.speed.context(self.device):
+                if self.vmapped:
+                    loss, logs, shared, rebuild = self._vmap_phase(i, step, generators, x, factors, x2, factors2,
+                                                                   shared, rebuild)
+                else:   # each member on its slice of the stacked tensors: the solo run's kernels, bit for bit
+                    slices = {f"model.{k}": v.unbind(0) for k, v in self.stacked.items()}  # one backward: a stack
+                    results = [torch.func.functional_call(self.call, {k: v[j] for k, v in slices.items()},
+                                                          (i, batches[j], self._numbers(j), None))
+                               for j in range(len(generators))]
+                    loss = torch.stack([r[0] for r in results])
+                    logs = {k: torch.stack([r[1][k].detach() for r in results]) for k in results[0][1]}
+            self.opts[phase.name].zero_grad(set_to_none=True)
+            loss.sum().backward()
+            self.opts[phase.name].step()
+            out.update(logs)
+        return out
+
+    def _vmap_phase(self, i, step, generators, x, factors, x2, factors2, shared, rebuild):
+        """Phase ``i`` of every member in one vmapped call; what it leaves for the next phase comes back as
+        tensors (``shared``) and a skeleton (``rebuild``)."""
+        skeleton = {}
+
+        def f(params, idx, x, factors, x2, factors2, shared_in, nums):
+            batch = Batch(x, step, self.sentinel, factors, x2, factors2, rebuild(list(shared_in)))
+            loss, logs = torch.func.functional_call(self.call, {f"model.{k}": v for k, v in params.items()},
+                                                    (i, batch, nums, _MemberNoise(self.sentinel, generators, idx)))
+            tensors, skeleton["rebuild"] = _split(batch.shared)
+            return loss, logs, tuple(tensors)
+        args = (self.stacked, self.index, x, factors, x2, factors2, shared, self._numbers(None))
+        loss, logs, shared = torch.func.vmap(f, in_dims=tuple(None if a is None else 0 for a in args),
+                                             randomness="same")(*args)
+        return loss, {k: v.detach() for k, v in logs.items()}, shared, skeleton["rebuild"]
+
+
 class _Member:
     """What one member owns besides its slice of the stacked tensors."""
 
@@ -213,7 +323,6 @@ class _Member:
         self.data_state = None
         self.logs: dict[str, float] = {}
         self.error: Exception | None = None
-        self.writer = None
 
 
 def train_pack(configs: Sequence[Config], outs: Sequence[str | Path], *, device: str | None = None,
@@ -243,7 +352,6 @@ def train_pack(configs: Sequence[Config], outs: Sequence[str | Path], *, device:
     config0 = configs[0]
     dataset = open_dataset(config0.dataset, config0.dataset_path)
     members = [_Member(c, Path(o), dev) for c, o in zip(configs, outs)]
-    speed = resolve_speed(config0, dev)          # the arithmetic (bf16 autocast where it pays); eager, own layout
 
     models, states = [], []
     for m in members:
@@ -259,10 +367,6 @@ def train_pack(configs: Sequence[Config], outs: Sequence[str | Path], *, device:
     steps_at = {s["step"] if s else 0 for s in states}
     if len(steps_at) > 1:
         raise PackError(f"the members' checkpoints are at different steps ({sorted(steps_at)}); pack them by step")
-    shapes = [{k: tuple(v.shape) for k, v in mdl.state_dict().items()} for mdl in models]
-    if any(s != shapes[0] for s in shapes):
-        raise PackError("the members' architectures differ")
-    varying = _varying(models)
     for m, mdl, state in zip(members, models, states):
         if state is not None:
             mdl.load_state_dict(state["model"])
@@ -272,121 +376,24 @@ def train_pack(configs: Sequence[Config], outs: Sequence[str | Path], *, device:
         m.data_state = copy.deepcopy(m.rng.bit_generator.state)
     step = steps_at.pop()
 
-    template = models[0]
-    names = dict((id(p), n) for n, p in template.named_parameters())
-    phases = template.phases()
-    sentinel = torch.Generator(device=dev)
-    index = torch.arange(len(members), device=dev)
-    call = _Call(template, phases)
-    stacked: dict[str, torch.Tensor] = {}
-    opts: dict[str, torch.optim.Optimizer] = {}
-
-    def restack(keep: list[int], model_states: list[dict], opt_states: list[dict] | None) -> None:
-        """Stacked leaves from member states; optimisers over them, loaded from the members' states."""
-        nonlocal index
-        stacked.clear()
-        for name in model_states[0]:
-            t = torch.stack([s[name].to(dev) for s in model_states])
-            stacked[name] = t.requires_grad_() if name in params_names else t
-        index = torch.arange(len(keep), device=dev)
-        stacked_phases = [Phase(ph.name, [stacked[names[id(p)]] for p in ph.parameters], ph.loss, ph.optimizer)
-                          for ph in phases]
-        opts.clear()
-        opts.update(make_optimizers(stacked_phases, config0, speed.foreach))
-        if opt_states is not None:
-            for name, opt in opts.items():
-                opt.load_state_dict(_stack_state([s[name] for s in opt_states]))
-
-    params_names = set(names.values())
-    solo_opts = [make_optimizers(mdl.phases(), m.config, speed.foreach) for m, mdl in zip(members, models)]
-    hyper = [{n: {k: v for k, v in o.defaults.items()} for n, o in so.items()} for so in solo_opts]
-    if any(h != hyper[0] for h in hyper):
-        raise PackError("the members' optimiser settings differ")
-    restack(list(range(len(members))), [mdl.state_dict() for mdl in models],
-            [s["optimizers"] for s in states] if states[0] is not None else None)
-    del models, solo_opts
-
-    def vmapped_numbers() -> dict:
-        """The varying hyper-parameters as (K,) tensors: {(path, attribute): {field: values}}."""
-        out: dict = {}
-        for (path, attr, name), vals in varying.items():
-            out.setdefault((path, attr), {})[name] = torch.tensor([vals[i] for i in alive], dtype=torch.float32,
-                                                                  device=dev)
-        return out
-
-    def member_numbers(j: int) -> dict:
-        """The varying hyper-parameters of the member at position j, as the numbers of its config."""
-        out: dict = {}
-        for (path, attr, name), vals in varying.items():
-            out.setdefault((path, attr), {})[name] = vals[alive[j]]
-        return out
-
+    stack = Stack(models, config0, dev, vmapped, [s["optimizers"] for s in states] if states[0] is not None else None)
+    del models
     alive = list(range(len(members)))
 
     def checkpoint() -> None:
         for j, i in enumerate(alive):
             m = members[i]
-            m.run.save_checkpoint({
-                "step": step, "model": {k: v[j].detach().clone() for k, v in stacked.items()},
-                "optimizers": {n: _slice_state(o.state_dict(), j) for n, o in opts.items()},
-                "rng": {"numpy": m.data_state, "torch": m.noise.get_state()},
-                "config": m.config.to_dict(),
-            })
-
-    def drop(bad: list[int]) -> None:
-        """Stop the members at positions ``bad`` of ``alive``; re-stack the rest from their current state."""
-        nonlocal alive
-        keep = [j for j in range(len(alive)) if j not in bad]
-        model_states = [{k: v[j].detach() for k, v in stacked.items()} for j in keep]
-        opt_states = [{n: _slice_state(o.state_dict(), j) for n, o in opts.items()} for j in keep]
-        alive = [alive[j] for j in keep]
-        if alive:
-            restack(alive, model_states, opt_states)
+            model_state, opt_states = stack.member_state(j)
+            m.run.save_checkpoint({"step": step, "model": model_state, "optimizers": opt_states,
+                                   "rng": {"numpy": m.data_state, "torch": m.noise.get_state()},
+                                   "config": m.config.to_dict()})
 
     def one_step(draws) -> dict[str, torch.Tensor]:
         def column(get):
             values = [get(d) for d in draws]
             return None if values[0] is None else torch.stack([torch.from_numpy(v) for v in values]).to(dev)
-        x = column(lambda d: d.images)                                         # (K, B, C, H, W)
-        factors, x2, factors2 = column(lambda d: d.factors), column(lambda d: d.images2), column(lambda d: d.factors2)
-        gens = [members[i].noise for i in alive]
-        per = lambda t, j: None if t is None else t[j]                        # noqa: E731
-        batches = [Batch(x[j], step, g, per(factors, j), per(x2, j), per(factors2, j)) for j, g in enumerate(gens)]
-        shared: tuple = ()
-        rebuild: Callable = lambda t: {}                                       # noqa: E731
-        out: dict[str, torch.Tensor] = {}
-        for i, phase in enumerate(phases):
-            with speed.context(dev):
-                if vmapped:
-                    loss, logs, shared, rebuild = vmap_phase(i, gens, x, factors, x2, factors2, shared, rebuild)
-                else:   # each member on its slice of the stacked tensors: the solo run's kernels, bit for bit
-                    slices = {f"model.{k}": v.unbind(0) for k, v in stacked.items()}   # one backward: a stack
-                    results = [torch.func.functional_call(call, {k: v[j] for k, v in slices.items()},
-                                                          (i, batches[j], member_numbers(j), None))
-                               for j in range(len(gens))]
-                    loss = torch.stack([r[0] for r in results])
-                    logs = {k: torch.stack([r[1][k].detach() for r in results]) for k in results[0][1]}
-            opts[phase.name].zero_grad(set_to_none=True)
-            loss.sum().backward()
-            opts[phase.name].step()
-            out.update(logs)
-        return out
-
-    def vmap_phase(i, gens, x, factors, x2, factors2, shared, rebuild):
-        """Phase ``i`` of every member in one vmapped call; what it leaves for the next phase comes back as
-        tensors (``shared``) and a skeleton (``rebuild``)."""
-        skeleton = {}
-
-        def f(params, idx, x, factors, x2, factors2, shared_in, nums):
-            batch = Batch(x, step, sentinel, factors, x2, factors2, rebuild(list(shared_in)))
-            loss, logs = torch.func.functional_call(call, {f"model.{k}": v for k, v in params.items()},
-                                                    (i, batch, nums, _MemberNoise(sentinel, gens, idx)))
-            tensors, skeleton["rebuild"] = _split(batch.shared)
-            return loss, logs, tuple(tensors)
-        args = (stacked, index, x, factors, x2, factors2, shared, vmapped_numbers())
-        loss, logs, shared = torch.func.vmap(f, in_dims=tuple(None if a is None else 0 for a in args),
-                                             randomness="same")(*args)
-        return loss, {k: v.detach() for k, v in logs.items()}, shared, skeleton["rebuild"]
+        return stack.step(step, column(lambda d: d.images), [members[i].noise for i in alive],   # (K, B, C, H, W)
+                          column(lambda d: d.factors), column(lambda d: d.images2), column(lambda d: d.factors2))
 
     writers = {}
     if tensorboard:
@@ -397,14 +404,14 @@ def train_pack(configs: Sequence[Config], outs: Sequence[str | Path], *, device:
     bar = tqdm(total=steps, initial=step, disable=not progress, desc=f"pack of {len(members)}: {config0.model} on "
                f"{config0.dataset}", unit="step", dynamic_ncols=True, file=sys.stderr)
     start, start_step = time.perf_counter(), step
-    template.train()
+    template = stack.template
     source = Split(dataset, "train") if template.supervised else dataset
     try:
         pairs = PairSampler(dataset.factor_sizes, template.pairs) if template.pairs is not None else None
     except ValueError as err:
         raise UserError(f"--model {config0.model} on {config0.dataset}: {err}") from None
-    with ExitStack() as stack:
-        streams = [stack.enter_context(BatchStream(source, config0.batch_size, m.rng, pairs=pairs)) for m in members]
+    with ExitStack() as streams_open:
+        streams = [streams_open.enter_context(BatchStream(source, config0.batch_size, m.rng, pairs=pairs)) for m in members]
         while step < steps and alive:
             draws = [next(streams[i]) for i in alive]
             try:
@@ -431,10 +438,12 @@ def train_pack(configs: Sequence[Config], outs: Sequence[str | Path], *, device:
                                         f"step {step}; {kept} — lower lr and train again")
                     say(f"{m.run.path}: {m.error}; its pack-mates go on")
                 if bad:
-                    out = {k: v.detach()[[j for j in range(len(alive)) if j not in bad]] for k, v in out.items()}
-                    drop(bad)
+                    keep = [j for j in range(len(alive)) if j not in bad]
+                    out = {k: v.detach()[keep] for k, v in out.items()}
+                    alive = [alive[j] for j in keep]
                     if not alive:
                         break
+                    stack.keep(keep)
                 for j, i in enumerate(alive):
                     m = members[i]
                     m.logs = {k: float(v.detach()[j].float().mean()) for k, v in out.items()}
