@@ -15,6 +15,13 @@ steps in <= 11 minutes.
 
     python benchmarks/train_gpu.py [--steps 2000] [--repeats 3] [--device cuda]
     python benchmarks/train_gpu.py --ablation --steps 1000     # each speed-up alone, against fp32 eager
+    python benchmarks/train_gpu.py --packs 4,16,64 --steps 300  # K runs as one stacked model (pack.py), issue 24
+
+``--packs``: the library's ``pack.Stack`` (what ``disentangle sweep --pack K`` trains) of K study β-VAEs with
+different seeds, fp32, the data of all K drawn on the device in one scatter, each mode (``vmap``: one kernel per
+layer for the pack; ``loop``: each member's solo kernels in turn) beside a pack of one (a solo run's step) in
+the same process: images/s of the pack, per run, the ratio to the pack of one, and the projected time of the
+Locatello et al. 2019 grid for one dataset (1,800 runs of 300k steps) at that rate.
 """
 from __future__ import annotations
 
@@ -30,7 +37,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from disentanglement.config import make_config
 from disentanglement.data import DSprites
 from disentanglement.data.dsprites import FIRST_CENTRE, HALF, IMAGE
+from disentanglement.models import build_model
 from disentanglement.nets import Conv64Decoder, Conv64Encoder
+from disentanglement.pack import Stack
 from disentanglement.train import train
 
 
@@ -126,12 +135,55 @@ def matmul_rate(device: torch.device, dtype: torch.dtype, n: int = 8192, reps: i
     return 2 * n ** 3 * rate(lambda: a @ b, reps, device) / 64
 
 
+def pack_loop(device: torch.device, k: int, vmapped: bool):
+    """One training step of a pack of k study β-VAEs (seeds 0..k-1), fp32, data drawn on the device."""
+    config = make_config({"model": "beta_vae", "dataset": "dsprites", "fast": False}, ["penalty.beta=4"])
+    dataset = DSprites()
+    models = []
+    for seed in range(k):
+        torch.manual_seed(seed)
+        models.append(build_model(config, dataset).to(device))
+    stack = Stack(models, config, device, vmapped)
+    data = DeviceDSprites(device)
+    gens = [torch.Generator(device=device).manual_seed(seed) for seed in range(k)]
+    counter = iter(range(10 ** 9))
+
+    def step():
+        stack.step(next(counter), data.batch(64 * k).view(k, 64, 1, IMAGE, IMAGE), gens)
+    return step
+
+
+GRID_RUNS, GRID_STEPS = 1800, 300_000        # Locatello et al. 2019: 6 methods x 6 settings x 50 seeds, one dataset
+
+
+def packs(device: torch.device, sizes: list[int], modes: list[str], steps: int, repeats: int) -> None:
+    """images/s of packs of each size and mode beside a pack of one, alternated ``repeats`` times."""
+    loops = {("solo", 1): pack_loop(device, 1, False)}
+    loops.update({(mode, k): pack_loop(device, k, mode == "vmap") for k in sizes for mode in modes})
+    for step in loops.values():
+        rate(step, 5, device)
+    rates: dict = {key: [] for key in loops}
+    for _ in range(repeats):
+        for (mode, k), step in loops.items():
+            rates[(mode, k)].append(k * rate(step, steps, device))
+        print("images/s:", {f"{m} {k}": round(v[-1]) for (m, k), v in rates.items()}, flush=True)
+    base = statistics.median(rates[("solo", 1)])
+    print(f"{'pack':<10} {'images/s':>10} {'per run':>9} {'x solo':>7}  grid of {GRID_RUNS} runs x {GRID_STEPS // 1000}k steps")
+    for (mode, k), values in rates.items():
+        med = statistics.median(values)
+        hours = GRID_RUNS * GRID_STEPS * 64 / med / 3600
+        print(f"{mode + ' ' + str(k):<10} {med:10.0f} {med / k:9.0f} {med / base:7.2f}  {hours:8.0f} h"
+              f"  (runs: {', '.join(f'{v:.0f}' for v in values)})", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--ablation", action="store_true", help="only time each speed-up alone")
+    parser.add_argument("--packs", help="only time packs of these sizes, e.g. 4,16,64 (pack.py)")
+    parser.add_argument("--modes", default="vmap,loop", help="pack modes to time (vmap, loop)")
     args = parser.parse_args()
     device = torch.device(args.device)
     if device.type == "cuda":
@@ -139,6 +191,8 @@ def main() -> None:
         print(torch.cuda.get_device_name(device), f"torch {torch.__version__}")
     if args.ablation:
         return ablation(device, args.steps)
+    if args.packs:
+        return packs(device, [int(k) for k in args.packs.split(",")], args.modes.split(","), args.steps, args.repeats)
     loops = {"plain": make_loop(device, False), "fast": make_loop(device, True)}
     for step in loops.values():                       # warm up: compile, cuDNN autotuning
         rate(step, 50, device)

@@ -189,13 +189,15 @@ def run_pack_task(tasks: list[dict]) -> list[dict]:
                 todo.append(i)
         except BaseException as err:   # a damaged checkpoint
             errors[i] = err
+    notes: list[str] = []            # what the pack said (a split, a loop, a smaller K): kept in each status.json
     try:
         results = train_packs([configs[i] for i in todo], [tasks[i]["dir"] for i in todo], max(1, len(todo)),
-                              progress=False, tensorboard=False, say=lambda line: None)
+                              progress=False, tensorboard=False, say=notes.append)
         errors.update({i: r for i, r in zip(todo, results) if isinstance(r, BaseException)})
     except BaseException as err:
         errors.update({i: err for i in todo})
     for i, t in enumerate(tasks):
+        records[i].update({"pack": [u["name"] for u in tasks], "notes": notes} if len(tasks) > 1 else {})
         try:
             if i in errors:
                 raise errors[i]
@@ -368,6 +370,9 @@ def sweep(study_path: str | Path, out: str | Path, *, workers: int = 1, ray: Opt
 
     tasks = [r.task(root) for r in todo]
     units = [[tasks[i] for i in ids] for ids in group([r.config for r in todo], pack)]
+    if pack > 1 and units:
+        bar.write(f"sweep {study.name}: {len(todo)} runs in {len(units)} pack(s) of up to {pack} (runs pack together "
+                  f"when they differ only in seed and penalty numbers)")
     if units:
         if cluster is not None:
             _ray(cluster, units, on_done)
