@@ -1,4 +1,4 @@
-"""Properties of the metrics (perfect high, noise low, invariances) and loud failures on bad input."""
+"""Properties of the metrics beyond the common test (tests/test_metric_registry.py) and loud failures on bad input."""
 import numpy as np
 import pytest
 
@@ -19,45 +19,12 @@ def perfect():
     return z, f, zt, ft
 
 
-def _suite(z, f, zt, ft):
-    return {**metrics.mig(z, f), **metrics.sap(z, f, zt, ft), **metrics.dci(z, f, zt, ft),
-            **metrics.modularity_explicitness(z, f, zt, ft), **metrics.irs(z, f)}
-
-
-def test_perfect_codes_score_high(perfect):
-    s = _suite(*perfect)
-    for key in ["mig", "dci.disentanglement", "dci.completeness", "modularity", "explicitness_test"]:
-        assert s[key] >= 0.9, key
-
-
-def test_noise_and_duplicated_codes_score_low(perfect):
+# perfect high, noise low, permutation and rescaling: tests/test_metric_registry.py walks every metric
+def test_duplicated_codes_score_low(perfect):
     z, f, zt, ft = perfect
-    rs = np.random.RandomState(3)
-    noise = _suite(rs.randn(600, 3), f, rs.randn(300, 3), ft)
-    for key in ["mig", "sap", "dci.disentanglement", "dci.completeness"]:
-        assert noise[key] <= 0.2, key
     dup, dup_t = np.repeat(z[:, :1], 3, axis=1), np.repeat(zt[:, :1], 3, axis=1)
     assert metrics.mig(dup, f)["mig"] <= 0.1
     assert metrics.dci(dup, f, dup_t, ft)["dci.completeness"] <= 0.5
-
-
-def test_permuting_code_dims_changes_nothing(perfect):
-    z, f, zt, ft = perfect
-    p = [2, 0, 1]
-    a, b = _suite(z, f, zt, ft), _suite(z[:, p], f, zt[:, p], ft)
-    for key in a:
-        # DCI fits gradient-boosted trees: permuting the columns changes which of two equally good splits a
-        # tree takes, a change of the estimator's order 1e-3 (not rounding); the other metrics are exact
-        tol = 2e-3 if key.startswith("dci") else 1e-9
-        assert b[key] == pytest.approx(a[key], abs=tol), key
-
-
-def test_rescaling_codes_changes_mig_and_dci_not(perfect):
-    z, f, zt, ft = perfect
-    scale = np.array([3.0, 0.5, 10.0])
-    assert metrics.mig(z * scale, f)["mig"] == pytest.approx(metrics.mig(z, f)["mig"], abs=1e-12)
-    a, b = metrics.dci(z, f, zt, ft), metrics.dci(z * scale, f, zt * scale, ft)
-    assert b["dci.disentanglement"] == pytest.approx(a["dci.disentanglement"], abs=2e-3)
 
 
 def test_dci_in_processes_equals_in_process(perfect):

@@ -15,6 +15,7 @@ from . import pretrained
 from .errors import UserError
 from .aggregate import aggregate
 from .evaluate import evaluate_run, parse_metrics, score_file, table
+from .metrics.registry import help_line
 from .data import DSprites, DSpritesFile
 from .data.dsprites_file import compare as compare_dsprites
 from .registry import BACKBONES, DATASETS, PENALTIES
@@ -179,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="score a run with the study's metric suite; writes RUN/metrics.json")
     e.add_argument("run", metavar="RUN_DIR")
-    e.add_argument("--metrics", help="comma-separated subset, e.g. mig,dci (default: all)")
+    e.add_argument("--metrics", help=f"comma-separated, e.g. mig,dci; default: the study's suite (and mic where the "
+                                     f"dataset has concepts); any of: {help_line()}")
     e.add_argument("--seed", type=int, default=0, help="random_state of the metrics (study: 0)")
     e.add_argument("--protocol", choices=["standard", "vector_wise"], default="standard",
                    help="vector_wise: also FDAE's group-wise MIG / DCI, for a code made of groups (default standard)")
@@ -189,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("score", help="score codes from any framework: FILE.npz with codes, factors[, codes_test, factors_test]")
     s.add_argument("file", metavar="FILE.npz")
-    s.add_argument("--metrics", help="comma-separated subset of mig,irs,unsupervised,sap,dci,modularity_explicitness")
+    s.add_argument("--metrics", help=f"comma-separated subset of: {help_line('codes', 'split')} (split metrics need "
+                                     f"codes_test, factors_test)")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.set_defaults(func=_score)
 

@@ -63,14 +63,11 @@ def mean_encoder(model, device, batch: int | None = None, workers: int | None = 
     return encode
 
 
-CONCEPT_METRICS = ("mic",)   # need concept labels (pendulum, flow): MIC / TIC of each concept's latent block
-# need the model, not only codes (opt-in): interchange intervention accuracy, read by the report's factor
-# predictor; intervention consistency (a model with do(): causal_vae), read by a concept readout; Chen et al.'s
-# sampled MIG (a Gaussian posterior over the whole factor grid)
-MODEL_METRICS = ("interchange", "intervention", "mig_sampled")
+CONCEPT_METRICS = M.names("concepts")      # need concept labels (pendulum, flow): MIC / TIC of each concept's block
+MODEL_METRICS = M.names("model")           # need the model, not only codes (opt-in); computed below
 SAMPLED_MIG_MAX = 2_000_000   # grid points whose posteriors mig_sampled holds (dSprites: 737,280)
 # fix one factor and redraw the rest (or the reverse): their scenes leave a held-out split
-ONE_FACTOR_AT_A_TIME = ("beta_vae", "factor_vae", "fairness")
+ONE_FACTOR_AT_A_TIME = tuple(n for n, m in M.REGISTRY.items() if m.one_factor_at_a_time)
 
 
 def parse_metrics(names: str | None) -> list[str] | None:
@@ -79,7 +76,7 @@ def parse_metrics(names: str | None) -> list[str] | None:
     if not names:
         return None
     chosen = [n.strip() for n in names.split(",") if n.strip()]
-    known = (*M.METRICS, *M.EXTRA_METRICS, *CONCEPT_METRICS, *MODEL_METRICS)
+    known = tuple(M.REGISTRY)
     unknown = [n for n in chosen if n not in known]
     if unknown or not chosen:
         raise UserError(f"unknown metric {unknown[0] if unknown else names!r}; choose from: {', '.join(known)}")
@@ -152,7 +149,7 @@ def evaluate_run(path: str | Path, *, metrics: list[str] | None = None, random_s
                         f"--model diffusion_ae --set diffusion_ae.conditioning=fdae); {config.model}'s is scored per "
                         f"dimension, by the standard protocol")
     has_concepts = hasattr(dataset, "concepts")
-    names = metrics or [*M.METRICS, *(CONCEPT_METRICS if has_concepts else ())]
+    names = metrics or [n for n, m in M.REGISTRY.items() if m.default and (has_concepts or m.needs != "concepts")]
     if not has_concepts and set(names) & set(CONCEPT_METRICS):
         raise UserError(f"{', '.join(sorted(set(names) & set(CONCEPT_METRICS)))} needs a dataset with concept labels "
                         f"(pendulum, flow, shadows); {config.dataset} has none")
@@ -227,11 +224,7 @@ def evaluate_run(path: str | Path, *, metrics: list[str] | None = None, random_s
     return record
 
 
-CODE_METRICS = ("mig", "irs", "unsupervised")                  # need codes and factors
-SPLIT_METRICS = ("sap", "dci", "modularity_explicitness")      # also need a test split
-FILE_EXTRA = {"infomec": False, "dci_es": True}                # opt-in from a file; True: needs the test split
-
-
+FILE_METRICS = M.names("codes", "split")        # what a file of codes can be scored by
 def score_file(path: str | Path, metrics: list[str] | None = None) -> dict:
     """Score ``codes`` / ``factors`` (and optional ``codes_test`` / ``factors_test``) from an .npz file."""
     try:
@@ -245,25 +238,21 @@ def score_file(path: str | Path, metrics: list[str] | None = None) -> dict:
         raise UserError(f"{path} lacks {', '.join(missing)}; save it with np.savez(path, codes=(N, D) floats, "
                         f"factors=(N, K) integers[, codes_test=..., factors_test=...]); it has: {', '.join(data.files)}")
     has_test = "codes_test" in data.files and "factors_test" in data.files
-    allowed = CODE_METRICS + SPLIT_METRICS + tuple(FILE_EXTRA)
-    split = set(SPLIT_METRICS) | {m for m, needs_test in FILE_EXTRA.items() if needs_test}
-    names = [m for m in (metrics or CODE_METRICS + SPLIT_METRICS) if m in allowed]
+    split = set(M.names("split"))
+    names = [m for m in (metrics or M.names("codes", "split", default=True)) if m in FILE_METRICS]
     if metrics and (set(metrics) - set(names)):
         raise UserError(f"{', '.join(sorted(set(metrics) - set(names)))} need a dataset to sample from; "
-                        f"from a file choose among: {', '.join(allowed)}")
+                        f"from a file choose among: {', '.join(FILE_METRICS)}")
     if metrics and not has_test and set(names) & split:
         raise UserError(f"{', '.join(sorted(set(names) & split))} need codes_test and factors_test in {path}")
     codes, factors = data["codes"], data["factors"]
     out: dict = {}
     try:
         for name in names:
-            if name in split:
-                if has_test:
-                    out.update(getattr(M, name)(codes, factors, data["codes_test"], data["factors_test"]))
-            elif name == "unsupervised":
-                out.update(M.unsupervised(codes))
-            else:
-                out.update(getattr(M, name)(codes, factors))
+            if name not in split:
+                out.update(M.REGISTRY[name].compute(codes, factors))
+            elif has_test:
+                out.update(M.REGISTRY[name].compute(codes, factors, data["codes_test"], data["factors_test"]))
     except ValueError as err:  # the metrics' one-line input checks
         raise UserError(f"{path}: {err}") from None
     return out

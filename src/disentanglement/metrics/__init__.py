@@ -10,12 +10,10 @@ from tqdm.auto import tqdm
 from ._cache import CachedEncoder, cached_encoder
 from ._utils import sample_codes
 from .beta_vae import beta_vae_score
-from .beta_vae import num_images as _beta_vae_images
 from .dci import dci
 from .dci_es import dci_es
-from .downstream import PREDICTORS, downstream_task
+from .downstream import downstream_task
 from .factor_vae import factor_vae_score
-from .factor_vae import num_images as _factor_vae_images
 from .fairness import fairness
 from .infomec import infomec
 from .irs import irs
@@ -25,31 +23,21 @@ from .mig_sampled import mig_sampled
 from .modularity_explicitness import modularity_explicitness
 from .sap import sap
 from .udr import udr
+from .registry import DOWNSTREAM_SIZES, REGISTRY, Metric, names
 from .unsupervised import unsupervised
 
-METRICS = ("beta_vae", "factor_vae", "mig", "sap", "dci", "modularity_explicitness", "irs", "unsupervised")
-# Opt-in (``evaluate(metrics=...)``, ``--metrics``), not in the default suite: fairness and the downstream
-# tasks draw their own codes and fit boosted trees (minutes at study sizes); InfoMEC and DCI-ES are newer.
-EXTRA_METRICS = ("fairness", "downstream", "infomec", "dci_es")
-_NEEDS_TEST = {"sap", "dci", "modularity_explicitness", "dci_es"}
-_OWN_SAMPLING = {"beta_vae", "factor_vae", "fairness", "downstream"}
-DOWNSTREAM_SIZES = (10, 100, 1000, 10000)     # the study's training sizes of the downstream task
+# the study's suite (codes, splits and own draws; the default), and the opt-in ones (``--metrics``): fairness and
+# the downstream tasks draw their own codes and fit boosted trees (minutes at study sizes); InfoMEC and DCI-ES
+# are newer.  Concept and model metrics are computed from a run (evaluate.py).
+METRICS = names("codes", "split", "sampler", default=True)
+EXTRA_METRICS = names("codes", "split", "sampler", default=False)
 
 
-def planned_images(names, *, num_train: int = 10000, num_test: int = 5000, dataset_sizes=None) -> int:
+def planned_images(chosen, *, num_train: int = 10000, num_test: int = 5000, dataset_sizes=None) -> int:
     """Images ``evaluate`` asks ``encode`` for with these metrics (before any caching)."""
-    total = _beta_vae_images() if "beta_vae" in names else 0
-    total += _factor_vae_images() if "factor_vae" in names else 0
-    total += _fairness_images(dataset_sizes) if "fairness" in names else 0
-    total += 2 * (sum(DOWNSTREAM_SIZES) + len(DOWNSTREAM_SIZES) * num_test) if "downstream" in names else 0
-    return total + (num_train + num_test if set(names) - _OWN_SAMPLING else 0)
-
-
-def _fairness_images(sizes, num_train: int = 10000, per_class: int = 100) -> int:
-    """Images fairness renders: num_train, then per (target, sensitive) pair per_class per sensitive value."""
-    if sizes is None:
-        return num_train
-    return num_train + per_class * sum(sizes[j] for i in range(len(sizes)) for j in range(len(sizes)) if i != j)
+    entries = [REGISTRY[n] for n in chosen if n in REGISTRY]
+    total = sum(m.images(dataset_sizes, num_train, num_test) for m in entries)
+    return total + (num_train + num_test if any(m.needs in ("codes", "split") for m in entries) else 0)
 
 
 def evaluate(dataset, encode, *, random_state: int = 0, metrics=None, progress: bool = True,
@@ -67,48 +55,33 @@ def evaluate(dataset, encode, *, random_state: int = 0, metrics=None, progress: 
     predictors —, infomec on the train codes, dci_es on train and test).  Returns the union of the
     metrics' dicts.
     """
-    names = list(METRICS if metrics is None else metrics)
-    unknown = sorted(set(names) - set(METRICS) - set(EXTRA_METRICS))
+    chosen = list(METRICS if metrics is None else metrics)
+    unknown = sorted(set(chosen) - set(METRICS) - set(EXTRA_METRICS))
     if unknown:
         raise ValueError(f"unknown metrics {unknown}; choose from {list(METRICS + EXTRA_METRICS)}")
     if not isinstance(random_state, int):
         raise ValueError("evaluate needs an int random_state: each metric gets a fresh RandomState(seed)")
     if cache:
         encode = cached_encoder(dataset, encode, progress=progress,
-                                expected=planned_images(names, num_train=num_train, num_test=num_test,
+                                expected=planned_images(chosen, num_train=num_train, num_test=num_test,
                                                         dataset_sizes=list(dataset.factor_sizes)))
     codes = test = None
-    bar = tqdm(names, desc="metrics", disable=not progress)
+    bar = tqdm(chosen, desc="metrics", disable=not progress)
     results: dict = {}
     for name in bar:
         bar.set_postfix_str(name)
-        if name == "beta_vae":
-            results.update(beta_vae_score(dataset, encode, random_state=random_state))
-            continue
-        if name == "factor_vae":
-            results.update(factor_vae_score(dataset, encode, random_state=random_state))
-            continue
-        if name == "fairness":
-            results.update(fairness(dataset, encode, random_state=random_state))
-            continue
-        if name == "downstream":
-            for predictor in PREDICTORS:
-                results.update(downstream_task(dataset, encode, random_state=random_state, predictor=predictor,
-                                               num_train=DOWNSTREAM_SIZES, num_test=num_test))
+        metric = REGISTRY[name]
+        if metric.needs == "sampler":
+            results.update(metric.compute(dataset, encode, random_state, num_test))
             continue
         if codes is None:
             rs = np.random.RandomState(random_state)
             codes = sample_codes(dataset, encode, num_train, random_state=rs)
             test = sample_codes(dataset, encode, num_test, random_state=rs)
-        fn = {"mig": mig, "sap": sap, "dci": dci, "modularity_explicitness": modularity_explicitness,
-              "irs": irs, "infomec": infomec, "dci_es": dci_es}.get(name)
-        if name == "unsupervised":
-            results.update(unsupervised(codes[0]))
-        else:
-            results.update(fn(*codes, *test) if name in _NEEDS_TEST else fn(*codes))
+        results.update(metric.compute(*codes, *test) if metric.needs == "split" else metric.compute(*codes))
     return results
 
 
-__all__ = ["EXTRA_METRICS", "METRICS", "CachedEncoder", "beta_vae_score", "cached_encoder", "dci", "dci_es",
+__all__ = ["DOWNSTREAM_SIZES", "EXTRA_METRICS", "METRICS", "REGISTRY", "Metric", "CachedEncoder", "beta_vae_score", "cached_encoder", "dci", "dci_es",
            "downstream_task", "evaluate", "factor_vae_score", "fairness", "infomec", "irs", "mic", "mic_tic", "mig", "mig_sampled",
            "modularity_explicitness", "planned_images", "sample_codes", "sap", "udr", "unsupervised"]
