@@ -22,6 +22,10 @@ How (PyTorch's model-ensembling recipe, Horace He et al., ``torch.func``):
   with the same arguments and each member reads its own (a ``TorchFunctionMode``), so the numbers are the
   solo run's.
 
+As a loop (the default on a CPU, where batched convolutions are slower than K plain ones) the members keep
+their own models and optimisers and each phase runs member after member: the solo loop's computation, bit for
+bit, in one process.
+
 Where a member's loss turns non-finite it stops alone (its last checkpoint kept, its error returned) and the
 others go on.  On CPU a pack is about as fast as its runs one after another; the gain is on a GPU
 (benchmarks/train_gpu.py --packs).
@@ -151,23 +155,21 @@ def _split(obj) -> tuple[list[torch.Tensor], Callable[[list], Any]]:
 
 
 class _Call(nn.Module):
-    """The template model's phase ``i`` as a module call, for ``functional_call`` (under ``vmap``, or per member)."""
+    """The template model's phase ``i`` as a module call, for ``functional_call`` under ``vmap``."""
 
     def __init__(self, model: Backbone, phases: list[Phase]):
         super().__init__()
         self.model, self.phases = model, phases
 
-    def forward(self, i: int, batch: Batch, numbers: dict, noise: _MemberNoise | None):
+    def forward(self, i: int, batch: Batch, numbers: dict, noise: _MemberNoise):
         """(loss, logs) of phase ``i`` on ``batch``, with the varying hyper-parameters set to ``numbers``
-        ({(module path, attribute): {field: value}}) and, under vmap, the members' noise."""
+        ({(module path, attribute): {field: (K,) values}}) and the members' noise."""
         modules = dict(self.model.named_modules())
         saved = {}
         for (path, attr), value in numbers.items():
             saved[(path, attr)] = getattr(modules[path], attr)
             object.__setattr__(modules[path], attr, _with_numbers(modules[path], attr, value))
         try:
-            if noise is None:
-                return self.phases[i].loss(batch)
             with noise:
                 return self.phases[i].loss(batch)
         finally:
@@ -204,7 +206,11 @@ def _stack_state(states: list):
 
 
 class Stack:
-    """K models of one architecture as stacked leaf tensors (K, *shape), one optimiser per phase over them.
+    """K models of one architecture trained together, one optimiser per phase and member.
+
+    Vmapped (``vmapped``): the members' parameters stacked as leaf tensors (K, *shape), each phase one vmapped
+    call over them, one optimiser per phase over the stacks.  As a loop: the members' own models and optimisers,
+    each phase run member after member — the solo loop's very computation.
 
     ``models``: the members, built (and loaded) as their solo runs would be; ``config``: the run settings they
     share (the optimisers'); ``opt_states``: each member's optimiser state dicts (solo format) to resume from.
@@ -218,23 +224,36 @@ class Stack:
         if any(s != shapes[0] for s in shapes):
             raise PackError("the members' architectures differ")
         self.speed = resolve_speed(config, device)   # its arithmetic (bf16 autocast where it pays); standard layout
-        solo = [make_optimizers(m.phases(), config, self.speed.foreach) for m in models]
-        hyper = [{n: dict(o.defaults) for n, o in so.items()} for so in solo]
+        self.config, self.device, self.vmapped = config, device, vmapped
+        self.models = models
+        self.member_phases = [m.phases() for m in models]
+        self.member_opts = [make_optimizers(ph, config, self.speed.foreach) for ph in self.member_phases]
+        hyper = [{n: dict(o.defaults) for n, o in opts.items()} for opts in self.member_opts]
         if any(h != hyper[0] for h in hyper):
             raise PackError("the members' optimiser settings differ")
+        for m in models:
+            m.train()
+        if opt_states is not None:
+            for opts, states in zip(self.member_opts, opt_states):
+                for name, opt in opts.items():
+                    opt.load_state_dict(states[name])
+        if not vmapped:
+            return
         self.varying = _varying(models)                  # {(path, attribute, field): [each member's number]}
-        self.template, self.config, self.device, self.vmapped = models[0], config, device, vmapped
-        self.template.train()
         self.names = {id(p): n for n, p in self.template.named_parameters()}
-        self.phases = self.template.phases()
+        self.phases = self.member_phases[0]
         self.call = _Call(self.template, self.phases)
         self.sentinel = torch.Generator(device=device)
-        self.stacked: dict[str, torch.Tensor] = {}
-        self.opts: dict[str, torch.optim.Optimizer] = {}
-        self._restack([m.state_dict() for m in models], opt_states)
+        self._restack([m.state_dict() for m in models], [{n: o.state_dict() for n, o in opts.items()}
+                                                         for opts in self.member_opts] if opt_states else None)
+        self.models, self.member_phases, self.member_opts = [self.template], [], []  # the template's weights are unused
+
+    @property
+    def template(self) -> Backbone:
+        return self.models[0]
 
     def __len__(self) -> int:
-        return len(self.index)
+        return len(self.index) if self.vmapped else len(self.models)
 
     def _restack(self, model_states: list[dict], opt_states: list[dict] | None) -> None:
         params = set(self.names.values())
@@ -251,22 +270,27 @@ class Stack:
 
     def member_state(self, j: int) -> tuple[dict, dict]:
         """Member j's (model state dict, {phase: optimiser state dict}), as its solo run would save them."""
+        if not self.vmapped:
+            return self.models[j].state_dict(), {n: o.state_dict() for n, o in self.member_opts[j].items()}
         return ({k: v[j].detach().clone() for k, v in self.stacked.items()},
                 {n: _slice_state(o.state_dict(), j) for n, o in self.opts.items()})
 
     def keep(self, positions: list[int]) -> None:
         """Go on with the members at ``positions`` only (the others diverged)."""
+        if not self.vmapped:
+            self.models = [self.models[j] for j in positions]
+            self.member_phases = [self.member_phases[j] for j in positions]
+            self.member_opts = [self.member_opts[j] for j in positions]
+            return
         states = [self.member_state(j) for j in positions]
         self.varying = {k: [v[j] for j in positions] for k, v in self.varying.items()}
         self._restack([m for m, _ in states], [o for _, o in states])
 
-    def _numbers(self, j: int | None) -> dict:
-        """The varying hyper-parameters {(path, attribute): {field: value}}: member j's numbers, or (j None)
-        every member's as a (K,) tensor for vmap."""
+    def _numbers(self) -> dict:
+        """The varying hyper-parameters {(path, attribute): {field: (K,) tensor}} for vmap."""
         out: dict = {}
         for (path, attr, name), vals in self.varying.items():
-            out.setdefault((path, attr), {})[name] = vals[j] if j is not None else \
-                torch.tensor(vals, dtype=torch.float32, device=self.device)
+            out.setdefault((path, attr), {})[name] = torch.tensor(vals, dtype=torch.float32, device=self.device)
         return out
 
     def step(self, step: int, x: torch.Tensor, generators: list[torch.Generator], factors=None, x2=None,
@@ -274,26 +298,30 @@ class Stack:
         """One training step of every member: x (K, B, C, H, W) (and factors (K, B, F), pairs), each member's noise
         generator -> the phases' logs, (K,) each."""
         per = lambda t, j: None if t is None else t[j]                         # noqa: E731
-        batches = [Batch(x[j], step, g, per(factors, j), per(x2, j), per(factors2, j)) for j, g in enumerate(generators)]
+        if not self.vmapped:   # member after member, each phase as the solo loop runs it
+            logs: list[dict] = []
+            for j, g in enumerate(generators):
+                batch, out = Batch(x[j], step, g, per(factors, j), per(x2, j), per(factors2, j)), {}
+                for phase in self.member_phases[j]:
+                    with self.speed.context(self.device):
+                        loss, phase_logs = phase.loss(batch)
+                    self.member_opts[j][phase.name].zero_grad(set_to_none=True)
+                    loss.backward()
+                    self.member_opts[j][phase.name].step()
+                    out.update({k: v.detach() for k, v in phase_logs.items()})
+                logs.append(out)
+            return {k: torch.stack([o[k] for o in logs]) for k in logs[0]}
         shared: tuple = ()
         rebuild: Callable = lambda t: {}                                       # noqa: E731
-        out: dict[str, torch.Tensor] = {}
+        out = {}
         for i, phase in enumerate(self.phases):
             with self.speed.context(self.device):
-                if self.vmapped:
-                    loss, logs, shared, rebuild = self._vmap_phase(i, step, generators, x, factors, x2, factors2,
-                                                                   shared, rebuild)
-                else:   # each member on its slice of the stacked tensors: the solo run's kernels, bit for bit
-                    slices = {f"model.{k}": v.unbind(0) for k, v in self.stacked.items()}  # one backward: a stack
-                    results = [torch.func.functional_call(self.call, {k: v[j] for k, v in slices.items()},
-                                                          (i, batches[j], self._numbers(j), None))
-                               for j in range(len(generators))]
-                    loss = torch.stack([r[0] for r in results])
-                    logs = {k: torch.stack([r[1][k].detach() for r in results]) for k in results[0][1]}
+                loss, phase_logs, shared, rebuild = self._vmap_phase(i, step, generators, x, factors, x2, factors2,
+                                                                     shared, rebuild)
             self.opts[phase.name].zero_grad(set_to_none=True)
             loss.sum().backward()
             self.opts[phase.name].step()
-            out.update(logs)
+            out.update(phase_logs)
         return out
 
     def _vmap_phase(self, i, step, generators, x, factors, x2, factors2, shared, rebuild):
@@ -307,7 +335,7 @@ class Stack:
                                                     (i, batch, nums, _MemberNoise(self.sentinel, generators, idx)))
             tensors, skeleton["rebuild"] = _split(batch.shared)
             return loss, logs, tuple(tensors)
-        args = (self.stacked, self.index, x, factors, x2, factors2, shared, self._numbers(None))
+        args = (self.stacked, self.index, x, factors, x2, factors2, shared, self._numbers())
         loss, logs, shared = torch.func.vmap(f, in_dims=tuple(None if a is None else 0 for a in args),
                                              randomness="same")(*args)
         return loss, {k: v.detach() for k, v in logs.items()}, shared, skeleton["rebuild"]
