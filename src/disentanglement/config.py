@@ -19,6 +19,7 @@ from typing import Any, Iterable, Optional
 
 import yaml
 
+from .data.correlated import parse_correlations
 from .errors import UserError
 from .models.vae import VAEParams
 from .params import Params
@@ -43,6 +44,9 @@ class Config:
     compile: str = "auto"            # auto | true | false (torch.compile of the nets; auto: off, as measured)
     log_every: int = 50
     checkpoint_every: int = 500
+    # train on correlated factors (data/correlated.py; Roth et al. 2023): "posX:posY=0.1,shape:scale=0.1", each
+    # pair weighted exp(-(c_i - c_j)^2 / 2σ^2); the metrics are computed on the uncorrelated data
+    correlations: str = ""
     backbone: Params = field(default_factory=VAEParams)        # the section named backbone_name
     penalty: Optional[Params] = field(default_factory=BetaVAEParams)  # a VAE's penalty; None for other backbones
 
@@ -216,6 +220,11 @@ def make_config(values: dict[str, Any] | None = None, overrides: Iterable[str] =
         if not config.fast and getattr(config, key) != "auto":
             raise UserError(f"{key}={getattr(config, key)} refines the fast path, but fast=false already means "
                             f"fp32 eager; drop {key}, or set fast=true")
+    if config.correlations:
+        parse_correlations(config.correlations, DATASETS[dataset].factor_names)   # one-line errors now
+        if cls.supervised:
+            raise UserError(f"correlations: --model {model} trains on labelled scenes of a held-in split; training "
+                            f"it on correlated factors is not supported — drop correlations")
     try:
         check_run(config)
     except ValueError as err:

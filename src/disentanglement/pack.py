@@ -47,15 +47,15 @@ from torch.overrides import TorchFunctionMode
 from tqdm.auto import tqdm
 
 from .config import Config
-from .data import BatchStream, PairSampler, Split, open_dataset
+from .data import BatchStream, PairSampler, open_dataset
 from .errors import UserError
 from .models import Backbone, Batch, Phase, build_model
 from .params import Params
 from .runs import Run
 from .speed import resolve as resolve_speed
-from .train import Result, make_optimizers, pick_device
+from .train import Result, make_optimizers, pick_device, training_source
 
-PER_MEMBER = ("seed",)
+PER_MEMBER = ("seed", "correlations")   # config keys that may differ freely between members (each has its own data)
 MODES = ("auto", "vmap", "loop")                 # config keys that may differ freely between members
 
 
@@ -65,8 +65,8 @@ class PackError(RuntimeError):
 
 # ---- which runs pack together ----------------------------------------------------------------------------
 def pack_key(config: Config, *, by_seed_only: bool = False) -> str:
-    """Runs with equal keys can share a pack: everything but the seed and (unless ``by_seed_only``) the
-    penalty's numbers must agree."""
+    """Runs with equal keys can share a pack: everything but the seed, the data's correlations and (unless
+    ``by_seed_only``) the penalty's numbers must agree."""
     values = config.to_dict()
     for k in PER_MEMBER:
         values.pop(k, None)
@@ -433,13 +433,14 @@ def train_pack(configs: Sequence[Config], outs: Sequence[str | Path], *, device:
                f"{config0.dataset}", unit="step", dynamic_ncols=True, file=sys.stderr)
     start, start_step = time.perf_counter(), step
     template = stack.template
-    source = Split(dataset, "train") if template.supervised else dataset
+    sources = [training_source(m.config, dataset, template) for m in members]   # each its own correlations
     try:
         pairs = PairSampler(dataset.factor_sizes, template.pairs) if template.pairs is not None else None
     except ValueError as err:
         raise UserError(f"--model {config0.model} on {config0.dataset}: {err}") from None
     with ExitStack() as streams_open:
-        streams = [streams_open.enter_context(BatchStream(source, config0.batch_size, m.rng, pairs=pairs)) for m in members]
+        streams = [streams_open.enter_context(BatchStream(source, config0.batch_size, m.rng, pairs=pairs))
+                   for m, source in zip(members, sources)]
         while step < steps and alive:
             draws = [next(streams[i]) for i in alive]
             try:

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from typing import Callable, Iterable
 
 from .config import Config, check_run
-from .data import BatchStream, PairSampler, Split, open_dataset
+from .data import BatchStream, Correlated, PairSampler, Split, open_dataset, parse_correlations
 from .errors import UserError
 from .models import Backbone, Batch, Phase, build_model
 from .runs import Run
@@ -144,8 +144,7 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
     logs: dict[str, float] = {}
     start, start_step = time.perf_counter(), step
     model.train()
-    # a model that reads labels sees only the train split's scenes; evaluate scores it on the held-out ones
-    source = Split(dataset, "train") if model.supervised else dataset
+    source = training_source(config, dataset, model)
     with BatchStream(source, config.batch_size, rng, pairs=pairs) as stream:
         while step < config.steps:
             drawn = next(stream)
@@ -197,6 +196,19 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
     if not logs:  # nothing left to train: report the last logged values
         logs = {k: v for k, v in (run.read_log() or [{}])[-1].items() if k not in ("step", "time")}
     return Result(run=run, step=step, logs=logs, seconds=seconds if step > start_step else 0.0)
+
+
+def training_source(config: Config, dataset, model: Backbone):
+    """What the batches are drawn from: a model that reads labels sees only the train split's scenes (evaluate
+    scores it on the held-out ones); with ``correlations`` the factors are drawn correlated (data/correlated.py;
+    evaluate scores on the uncorrelated dataset)."""
+    if config.correlations and model.pairs is not None:
+        raise UserError(f"correlations: --model {config.model} trains on pairs, whose second image would be drawn "
+                        f"uncorrelated; correlated pairs are not supported — drop correlations")
+    source = Split(dataset, "train") if model.supervised else dataset
+    if config.correlations:
+        source = Correlated(source, parse_correlations(config.correlations, dataset.factor_names))
+    return source
 
 
 def summary(result: Result, config: Config, report: Path | None = None) -> str:
