@@ -2,12 +2,14 @@
 correlation its table says, leaves the other factors uniform and independent, trains a run whose batches are
 correlated while evaluate scores the uncorrelated data, and refuses what it cannot do in one line."""
 import json
+import re
 
 import numpy as np
 import pytest
 
 from disentanglement.config import make_config
-from disentanglement.data import BatchStream, Correlated, DSprites, Squares, open_dataset, parse_correlations
+from disentanglement.data import (BatchStream, Correlated, DSprites, HeldOut, Squares, open_dataset, parse_correlations,
+                                  parse_holdout)
 from disentanglement.errors import UserError
 from disentanglement.evaluate import evaluate_run
 from disentanglement.models import build_model
@@ -83,3 +85,27 @@ def test_runs_that_differ_in_correlations_share_a_pack_each_with_its_own_data(tm
         losses = [[{k: v for k, v in json.loads(line).items() if k != "time"}
                    for line in (tmp_path / d / "log.jsonl").read_text().splitlines()] for d in (out, f"solo_{out}")]
         assert losses[0] == losses[1] and len(losses[0]) == 2
+
+
+def test_held_out_combinations_are_never_trained_on_and_scored_on():
+    data = DSprites()
+    view = HeldOut(data, parse_holdout("shape==0&scale>=0.5;posX<=0.1&posY<=0.1", data.factor_names))
+    f = view.sample_factors(20000, np.random.default_rng(0))
+    assert not ((f[:, 0] == 0) & (f[:, 1] >= 3)).any()               # squares of scale class 3-5 (c >= 0.5 of 0..5)
+    assert not ((f[:, 3] <= 3) & (f[:, 4] <= 3)).any()               # c <= 0.1 of 0..31: classes 0-3
+    assert ((f[:, 0] == 0) & (f[:, 1] < 3)).any() and (f[:, 0] == 1).any()   # the rest is still drawn
+    assert view.held_out_share == pytest.approx(1 / 3 * 1 / 2 + (4 / 32) ** 2 - 1 / 6 * (4 / 32) ** 2, abs=0.01)
+    both = HeldOut(Correlated(data, ((3, 4, 0.1),)), parse_holdout("posX<=0.1&posY<=0.1", data.factor_names))
+    g = both.sample_factors(5000, np.random.default_rng(1))
+    assert np.corrcoef(g[:, 3], g[:, 4])[0, 1] > 0.8 and not ((g[:, 3] <= 3) & (g[:, 4] <= 3)).any()
+
+
+@pytest.mark.parametrize("text,message", [
+    ("shape=0", "not FACTOR OP VALUE"), ("colour==0", "no factor 'colour'"), ("shape==big", "not a number"),
+    ("scale>=2", "[0, 1] scale"), ("shape>=0", "leave at least"),
+])
+def test_bad_holdouts_fail_in_one_line(text, message):
+    with pytest.raises(UserError, match=re.escape(message)) as err:
+        config = make_config({"dataset": "dsprites", "holdout": text})
+        HeldOut(DSprites(), parse_holdout(config.holdout, DSprites.factor_names))
+    assert "\n" not in str(err.value)

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Optional
 
 import yaml
 
-from .data.correlated import parse_correlations
+from .data.correlated import parse_correlations, parse_holdout
 from .errors import UserError
 from .models.vae import VAEParams
 from .params import Params
@@ -47,6 +47,9 @@ class Config:
     # train on correlated factors (data/correlated.py; Roth et al. 2023): "posX:posY=0.1,shape:scale=0.1", each
     # pair weighted exp(-(c_i - c_j)^2 / 2σ^2); the metrics are computed on the uncorrelated data
     correlations: str = ""
+    # factor combinations never trained on (data/correlated.py): "shape==0&scale>=0.5;..." on the factors' [0, 1]
+    # values; the metrics see every combination
+    holdout: str = ""
     backbone: Params = field(default_factory=VAEParams)        # the section named backbone_name
     penalty: Optional[Params] = field(default_factory=BetaVAEParams)  # a VAE's penalty; None for other backbones
 
@@ -222,9 +225,12 @@ def make_config(values: dict[str, Any] | None = None, overrides: Iterable[str] =
                             f"fp32 eager; drop {key}, or set fast=true")
     if config.correlations:
         parse_correlations(config.correlations, DATASETS[dataset].factor_names)   # one-line errors now
-        if cls.supervised:
-            raise UserError(f"correlations: --model {model} trains on labelled scenes of a held-in split; training "
-                            f"it on correlated factors is not supported — drop correlations")
+    if config.holdout:
+        parse_holdout(config.holdout, DATASETS[dataset].factor_names)
+    for key in ("correlations", "holdout"):
+        if getattr(config, key) and cls.supervised:
+            raise UserError(f"{key}: --model {model} trains on labelled scenes of a held-in split; training it on "
+                            f"a reshaped factor distribution is not supported — drop {key}")
     try:
         check_run(config)
     except ValueError as err:

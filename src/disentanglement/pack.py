@@ -55,7 +55,7 @@ from .runs import Run
 from .speed import resolve as resolve_speed
 from .train import Result, make_optimizers, pick_device, training_source
 
-PER_MEMBER = ("seed", "correlations")   # config keys that may differ freely between members (each has its own data)
+PER_MEMBER = ("seed", "correlations", "holdout")   # config keys that may differ freely between members (each has its own data)
 MODES = ("auto", "vmap", "loop")                 # config keys that may differ freely between members
 
 

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from typing import Callable, Iterable
 
 from .config import Config, check_run
-from .data import BatchStream, Correlated, PairSampler, Split, open_dataset, parse_correlations
+from .data import BatchStream, Correlated, HeldOut, PairSampler, Split, open_dataset, parse_correlations, parse_holdout
 from .errors import UserError
 from .models import Backbone, Batch, Phase, build_model
 from .runs import Run
@@ -200,14 +200,17 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
 
 def training_source(config: Config, dataset, model: Backbone):
     """What the batches are drawn from: a model that reads labels sees only the train split's scenes (evaluate
-    scores it on the held-out ones); with ``correlations`` the factors are drawn correlated (data/correlated.py;
-    evaluate scores on the uncorrelated dataset)."""
-    if config.correlations and model.pairs is not None:
-        raise UserError(f"correlations: --model {config.model} trains on pairs, whose second image would be drawn "
-                        f"uncorrelated; correlated pairs are not supported — drop correlations")
+    scores it on the held-out ones); with ``correlations`` the factors are drawn correlated, with ``holdout`` some
+    combinations never (data/correlated.py; evaluate scores the whole dataset)."""
+    for key in ("correlations", "holdout"):
+        if getattr(config, key) and model.pairs is not None:
+            raise UserError(f"{key}: --model {config.model} trains on pairs, whose second image would be drawn from "
+                            f"the whole grid; pairs on a reshaped distribution are not supported — drop {key}")
     source = Split(dataset, "train") if model.supervised else dataset
     if config.correlations:
         source = Correlated(source, parse_correlations(config.correlations, dataset.factor_names))
+    if config.holdout:                                   # outermost: a held-out combination is redrawn
+        source = HeldOut(source, parse_holdout(config.holdout, dataset.factor_names))
     return source
 
 

@@ -6,7 +6,7 @@ from typing import Optional
 from ..errors import UserError
 from .base import FactorDataset, TorchView
 from .cars3d import Cars3D
-from .correlated import Correlated, parse_correlations
+from .correlated import Correlated, HeldOut, parse_correlations, parse_holdout
 from .dsprites import DSprites
 from .dsprites_file import DSpritesFile
 from .dsprites_variants import ColorDSprites, NoisyDSprites, ScreamDSprites
@@ -46,5 +46,5 @@ def open_dataset(name: str, path: Optional[str] = None) -> FactorDataset:
     return DATASETS[name].open(path)
 
 
-__all__ = ["DATASETS", "BatchStream", "Correlated", "parse_correlations", "Drawn", "FactorDataset", "Flow", "Flow64", "Pendulum", "Pendulum64", "PairSampler", "TorchView", "ColorDSprites", "DSprites", "DSpritesFile", "NoisyDSprites", "ScreamDSprites", "Glyphs",
+__all__ = ["DATASETS", "BatchStream", "Correlated", "HeldOut", "parse_correlations", "parse_holdout", "Drawn", "FactorDataset", "Flow", "Flow64", "Pendulum", "Pendulum64", "PairSampler", "TorchView", "ColorDSprites", "DSprites", "DSpritesFile", "NoisyDSprites", "ScreamDSprites", "Glyphs",
            "Shadows", "Split", "Squares", "open_dataset", "Shapes3D", "MPI3D", "SmallNORB", "Cars3D"]

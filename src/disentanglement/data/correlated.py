@@ -15,6 +15,10 @@ classes, one per connected group of pairs); the others stay uniform.  The metric
 uncorrelated dataset, as theirs are: ``evaluate`` opens the dataset itself, never this view.
 
 A setting reads ``"posX:posY=0.1,shape:scale=0.1"`` (``correlations=`` of a config or study).
+
+Held-out combinations (``HeldOut``, ``holdout=``), the benchmark's other axis: factor combinations never shown in
+training — e.g. ``"shape==0&scale>=0.5"`` (big squares) — stated as their constraint files state them, conditions
+on the factors' [0, 1] values joined by "and" ("&"), alternatives by ";"; the metrics again see every combination.
 """
 from __future__ import annotations
 
@@ -123,3 +127,80 @@ def _connected(edges: list[tuple[int, int]], n: int) -> list[list[int]]:
     for k in sorted({k for e in edges for k in e}):
         groups.setdefault(root(k), []).append(k)
     return list(groups.values())
+
+
+# ---- held-out factor combinations ----------------------------------------------------------------------------
+OPS = {"==": lambda c, v: np.isclose(c, v, atol=1e-3), ">=": lambda c, v: c >= v - 1e-9,
+       "<=": lambda c, v: c <= v + 1e-9, ">": lambda c, v: c > v + 1e-9, "<": lambda c, v: c < v - 1e-9}
+MIN_KEPT = 0.01                # a hold-out must leave at least this share of the combinations to train on
+
+
+def parse_holdout(text: str, factor_names) -> tuple[tuple[tuple[int, str, float], ...], ...]:
+    """``"shape==0&scale>=0.5;posX<=0.2"`` -> alternatives (";") of conjunctions ("&") of (factor, op, value), the
+    value on the factor's [0, 1] scale (class / (size - 1)), as Roth et al. 2023's constraint files state them."""
+    names = list(factor_names)
+    rules = []
+    for alternative in [a.strip() for a in str(text).split(";") if a.strip()]:
+        conj = []
+        for cond in [c.strip() for c in alternative.split("&") if c.strip()]:
+            op = next((o for o in ("==", ">=", "<=", ">", "<") if o in cond), None)
+            if op is None:
+                raise UserError(f"holdout: {cond!r} is not FACTOR OP VALUE with OP one of ==, >=, <=, >, < "
+                                f"(e.g. shape==0&scale>=0.5)")
+            name, value = (s.strip() for s in cond.split(op, 1))
+            if name not in names:
+                raise UserError(f"holdout: no factor {name!r}; this dataset's factors are {', '.join(names)}")
+            try:
+                v = float(value)
+            except ValueError:
+                raise UserError(f"holdout: {cond!r}: {value!r} is not a number on the factor's [0, 1] scale") from None
+            if not 0 <= v <= 1:
+                raise UserError(f"holdout: {cond!r}: values are on the factor's [0, 1] scale (class / (size - 1)), "
+                                f"got {v}")
+            conj.append((names.index(name), op, v))
+        rules.append(tuple(conj))
+    return tuple(rules)
+
+
+class HeldOut:
+    """A factor dataset whose ``sample_factors`` never draws the held-out combinations (redrawing those rows);
+    the renderer and everything else are the dataset's own.  The metrics see the whole dataset."""
+
+    def __init__(self, dataset, rules, *, probe: int = 100_000):
+        self.dataset, self.rules = dataset, tuple(rules)
+        f = dataset.sample_factors(probe, np.random.default_rng(0))
+        self.held_out_share = float(self.held_out(f).mean())          # estimated on uniform draws
+        if 1 - self.held_out_share < MIN_KEPT:
+            raise UserError(f"holdout removes {self.held_out_share:.1%} of the factor combinations; leave at least "
+                            f"{MIN_KEPT:.0%} to train on")
+
+    def __getattr__(self, name):
+        if name == "dataset":
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def held_out(self, factors: np.ndarray) -> np.ndarray:
+        """(n, K) factor classes -> (n,) True where a combination is held out of training."""
+        c = factors / np.maximum(np.asarray(self.dataset.factor_sizes) - 1, 1)   # (n, K) on [0, 1]
+        out = np.zeros(len(factors), dtype=bool)
+        for conj in self.rules:
+            hit = np.ones(len(factors), dtype=bool)
+            for k, op, v in conj:
+                hit &= OPS[op](c[:, k], v)
+            out |= hit
+        return out
+
+    def sample_factors(self, n: int, rng) -> np.ndarray:
+        f = self.dataset.sample_factors(n, rng)
+        bad = self.held_out(f)
+        while bad.any():                                   # redraw the held-out rows from the same generator
+            f[bad] = self.dataset.sample_factors(int(bad.sum()), rng)
+            bad = self.held_out(f)
+        return f
+
+    def sample(self, n: int, rng):
+        factors = self.sample_factors(n, rng)
+        return self.dataset.images(factors, rng), factors
