@@ -17,6 +17,7 @@ from .aggregate import aggregate
 from .evaluate import evaluate_run, parse_metrics, score_file, table
 from .metrics.registry import help_line
 from .data import DSprites, DSpritesFile
+from .data.download import SOURCES, download
 from .data.dsprites_file import compare as compare_dsprites
 from .registry import BACKBONES, DATASETS, PENALTIES
 from .report import write_report
@@ -96,6 +97,13 @@ def _listing() -> str:
 
 
 def _datasets(args) -> int:
+    if args.download:
+        name, root = args.download[0], (args.download[1] if len(args.download) > 1 else "data")
+        if len(args.download) > 2:
+            raise UserError("--download takes NAME and an optional DIR, e.g. --download shapes3d ~/data")
+        path = download(name, root, progress=not args.no_progress)
+        print(f"{name}: {path}\ntrain on it with --dataset {SOURCES[name].dataset} --dataset-path {path}")
+        return 0
     if args.compare:
         report = compare_dsprites(DSpritesFile(args.compare, progress=not args.no_progress), DSprites(),
                                   progress=not args.no_progress)
@@ -231,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("datasets", help="list the datasets: factors, sizes, generated or read from which file")
     d.add_argument("--compare", metavar="DSPRITES.npz",
                    help="how the generated dSprites differs from the original file, per factor combination")
+    d.add_argument("--download", nargs="+", metavar=("NAME", "DIR"),
+                   help=f"fetch a dataset's files into DIR/NAME (default DIR: data), resumable and checked: "
+                        f"{', '.join(SOURCES)}")
     d.add_argument("--no-progress", action="store_true")
     d.set_defaults(func=_datasets)
     return parser
