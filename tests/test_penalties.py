@@ -177,3 +177,19 @@ def test_factor_vae_permutation_and_discriminator():
         opt.step()
     assert float(loss.detach()) < first - 0.1          # it learns to tell q(z) from the product of marginals
     assert float(penalty(q)[1]["tc"].detach()) > 0     # and then reports positive total correlation
+
+
+def test_hausdorff_factorized_support_on_point_sets_whose_answer_is_known():
+    from disentanglement.penalties.hfs import hausdorff_factorized
+    pair = torch.tensor([[0, 1]])
+    grid = torch.tensor([[a, b] for a in (0.0, 1.0, 2.0) for b in (0.0, 1.0)])   # support already a product
+    assert hausdorff_factorized(grid, pair).item() == 0.0
+    diagonal = torch.tensor([[0.0, 0.0], [1.0, 1.0]])      # joint {(0,0),(1,1)}; product adds (0,1), (1,0)
+    assert hausdorff_factorized(diagonal, pair).item() == pytest.approx(1.0)       # squared distance 1
+    line = torch.tensor([[t, t] for t in (0.0, 1.0, 2.0, 3.0)])    # the farthest product points: (0,3) and (3,0),
+    assert hausdorff_factorized(line, pair).item() == pytest.approx(5.0)    # 1 + 4 from (1,1) or (2,2)
+    soft = hausdorff_factorized(diagonal, pair, matching="soft", temperatures=(1e-3, 1e-3))
+    assert soft.item() == pytest.approx(1.0, abs=1e-3)                      # cold temperatures: the hard value
+    g = torch.Generator().manual_seed(0)
+    sampled = hausdorff_factorized(diagonal, pair, 200, generator=g)           # 200 random product points
+    assert sampled.item() == pytest.approx(1.0)

@@ -5,6 +5,7 @@ from .beta_tcvae import BetaTCVAE
 from .beta_vae import BetaVAE
 from .dip_vae import DIPVAE
 from .factor_vae import FactorVAE
+from .hfs import HFS
 
 # vae.penalty NAME (and --model NAME: the VAE with this penalty)
 PENALTIES = {
@@ -13,7 +14,8 @@ PENALTIES = {
     "beta_tcvae": BetaTCVAE,        # Chen et al. 2018
     "factor_vae": FactorVAE,        # Kim & Mnih 2018
     "dip_vae": DIPVAE,              # Kumar et al. 2018 (type i / ii)
+    "hfs": HFS,                     # Roth et al. 2023: Hausdorff factorized support (correlated factors)
 }
 
 __all__ = ["PENALTIES", "Params", "Penalty", "Posterior", "AnnealedVAE", "BetaTCVAE", "BetaVAE", "DIPVAE",
-           "FactorVAE"]
+           "FactorVAE", "HFS"]
