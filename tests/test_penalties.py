@@ -193,3 +193,32 @@ def test_hausdorff_factorized_support_on_point_sets_whose_answer_is_known():
     g = torch.Generator().manual_seed(0)
     sampled = hausdorff_factorized(diagonal, pair, 200, generator=g)           # 200 random product points
     assert sampled.item() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("estimator", ["mws", "mss"])
+def test_hfvae_with_one_dimension_per_group_is_beta_tcvae(estimator):
+    from disentanglement.penalties.beta_tcvae import BetaTCVAEParams
+    from disentanglement.penalties.hfvae import HFVAE, HFVAEParams
+    q = _posterior(b=32, d=5)
+    hf = HFVAE(HFVAEParams(alpha=0.5, beta=6.0, gamma=3.0, delta=2.0, estimator=estimator), dataset_size=300,
+               latent_dim=5)
+    tc = BetaTCVAE(BetaTCVAEParams(alpha=0.5, beta=6.0, gamma=2.0, estimator=estimator), dataset_size=300,
+                   latent_dim=5)
+    (a, logs), (b, ref) = hf(q), tc(q)
+    assert logs["tc_within"].abs().item() < 1e-5                      # a group of one has no inner dependence
+    assert a.item() == pytest.approx(b.item(), rel=1e-5)
+    assert logs["tc_between"].item() == pytest.approx(ref["tc"].item(), rel=1e-5)
+    # grouping moves dependence from between the groups to within them, and the four terms add up to the KL
+    grouped = HFVAE(HFVAEParams(groups="2,3", estimator=estimator), dataset_size=300, latent_dim=5).decompose(q)
+    single = hf.decompose(q)
+    assert (grouped["tc_between"] + grouped["tc_within"]).item() == pytest.approx(single["tc_between"].item(), rel=1e-5)
+    assert grouped["mi"].item() == pytest.approx(single["mi"].item())
+
+
+def test_hfvae_groups_must_partition_the_latents():
+    from disentanglement.errors import UserError
+    with pytest.raises(UserError, match="must add up to vae.latent_dim"):
+        make_config({"model": "hfvae", "dataset": "squares", "steps": 2, "vae": {"latent_dim": 4}},
+                    ["penalty.groups=2,3"])
+    with pytest.raises(UserError, match="positive widths"):
+        make_config({"model": "hfvae", "dataset": "squares"}, ["penalty.groups=2,x"])

@@ -105,7 +105,7 @@ class VAE(Backbone):
         """The penalty's verdict on this run (``Penalty.check_run``): raises ValueError, or returns notes."""
         return list(PENALTIES[config.backbone.penalty].check_run(
             config.penalty, dataset_size=int(np.prod(dataset.factor_sizes)), batch_size=config.batch_size,
-            steps=config.steps))
+            steps=config.steps, latent_dim=config.backbone.latent_dim))
 
     # ---- the model ---------------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

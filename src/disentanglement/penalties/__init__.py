@@ -6,6 +6,7 @@ from .beta_vae import BetaVAE
 from .dip_vae import DIPVAE
 from .factor_vae import FactorVAE
 from .hfs import HFS
+from .hfvae import HFVAE
 
 # vae.penalty NAME (and --model NAME: the VAE with this penalty)
 PENALTIES = {
@@ -15,7 +16,8 @@ PENALTIES = {
     "factor_vae": FactorVAE,        # Kim & Mnih 2018
     "dip_vae": DIPVAE,              # Kumar et al. 2018 (type i / ii)
     "hfs": HFS,                     # Roth et al. 2023: Hausdorff factorized support (correlated factors)
+    "hfvae": HFVAE,                 # Esmaeili et al. 2019: MI, between- / within-group TC, dim-KL over groups
 }
 
 __all__ = ["PENALTIES", "Params", "Penalty", "Posterior", "AnnealedVAE", "BetaTCVAE", "BetaVAE", "DIPVAE",
-           "FactorVAE", "HFS"]
+           "FactorVAE", "HFS", "HFVAE"]

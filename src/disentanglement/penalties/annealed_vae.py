@@ -35,7 +35,8 @@ class AnnealedVAE(base.Penalty):
     Params = AnnealedVAEParams
 
     @classmethod
-    def check_run(cls, params: AnnealedVAEParams, *, dataset_size: int, batch_size: int, steps: int) -> list[str]:
+    def check_run(cls, params: AnnealedVAEParams, *, dataset_size: int, batch_size: int, steps: int,
+                  latent_dim: int = 10) -> list[str]:
         """A note when the run ends before C(step) reaches c_max (Eq. 8's schedule is cut short)."""
         if params.iterations <= steps:
             return []

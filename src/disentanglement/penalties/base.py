@@ -45,7 +45,8 @@ class Penalty(nn.Module):
         self.latent_dim = latent_dim      # D, for penalties with a network of their own
 
     @classmethod
-    def check_run(cls, params: Params, *, dataset_size: int, batch_size: int, steps: int) -> list[str]:
+    def check_run(cls, params: Params, *, dataset_size: int, batch_size: int, steps: int,
+                  latent_dim: int = 10) -> list[str]:
         """Called before a run starts: raise ``ValueError`` (one line) for a setting that cannot work
         with this run; return one-line notes, which the trainer prints, for settings that work but
         probably not as the user expects.  Default: no notes."""

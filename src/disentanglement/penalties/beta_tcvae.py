@@ -74,7 +74,8 @@ class BetaTCVAE(base.Penalty):
                              "(the trainer does), or use estimator=mws")
 
     @classmethod
-    def check_run(cls, params: BetaTCVAEParams, *, dataset_size: int, batch_size: int, steps: int) -> list[str]:
+    def check_run(cls, params: BetaTCVAEParams, *, dataset_size: int, batch_size: int, steps: int,
+                  latent_dim: int = 10) -> list[str]:
         """``mss`` with a batch larger than the dataset cannot work (Appendix C needs B <= N)."""
         if params.estimator == "mss":
             _check_mss(dataset_size, batch_size)
