@@ -53,7 +53,7 @@ from .models import Backbone, Batch, Phase, build_model
 from .params import Params
 from .runs import Run
 from .speed import resolve as resolve_speed
-from .train import Result, make_optimizers, pick_device, training_source
+from .train import Result, diverged, make_optimizers, pick_device, resumable_checkpoint, training_source
 
 PER_MEMBER = ("seed", "correlations", "holdout")   # config keys that may differ freely between members (each has its own data)
 MODES = ("auto", "vmap", "loop")                 # config keys that may differ freely between members
@@ -252,9 +252,6 @@ class Stack:
     def template(self) -> Backbone:
         return self.models[0]
 
-    def __len__(self) -> int:
-        return len(self.index) if self.vmapped else len(self.models)
-
     def _restack(self, model_states: list[dict], opt_states: list[dict] | None) -> None:
         params = set(self.names.values())
         self.stacked = {name: torch.stack([s[name].to(self.device) for s in model_states]) for name in model_states[0]}
@@ -384,11 +381,7 @@ def train_pack(configs: Sequence[Config], outs: Sequence[str | Path], *, device:
     models, states = [], []
     for m in members:
         m.run.create(m.config)
-        state = m.run.load_checkpoint()
-        if state is not None and state.get("pretrained"):
-            raise UserError(f"{m.run.path} holds a pretrained model: weights without optimiser state; start a new run")
-        if state is not None and state["step"] > m.config.steps:
-            raise UserError(f"{m.run.path} is already at step {state['step']} > steps={m.config.steps}")
+        state = resumable_checkpoint(m.run, m.config)
         torch.manual_seed(m.config.seed)
         models.append(build_model(m.config, dataset).to(dev))
         states.append(state)
@@ -461,10 +454,7 @@ def train_pack(configs: Sequence[Config], outs: Sequence[str | Path], *, device:
                 for j in bad:
                     m = members[alive[j]]
                     key = next(k for k, v in out.items() if not torch.isfinite(v.detach()[j]).all())
-                    kept = (f"the last checkpoint ({m.run.checkpoint_path}) is kept" if m.run.checkpoint_path.exists()
-                            else "no checkpoint was written")
-                    m.error = UserError(f"training diverged: {key} is {float(out[key].detach()[j].float().mean())} at "
-                                        f"step {step}; {kept} — lower lr and train again")
+                    m.error = diverged(m.run, key, float(out[key].detach()[j].float().mean()), step)
                     say(f"{m.run.path}: {m.error}; its pack-mates go on")
                 if bad:
                     keep = [j for j in range(len(alive)) if j not in bad]

@@ -40,6 +40,26 @@ class Result:
     seconds: float
 
 
+def resumable_checkpoint(run: Run, config: Config) -> dict | None:
+    """The run's checkpoint to continue from (None: a fresh start); one-line refusals for a pretrained model's
+    weights (no optimiser state) and for a run already past ``config.steps``."""
+    state = run.load_checkpoint()
+    if state is not None and state.get("pretrained"):
+        raise UserError(f"{run.path} holds the pretrained model {state['pretrained']!r}: weights without optimiser "
+                        f"state, for evaluate and report; to train, start a new run (its card.yaml has the command)")
+    if state is not None and state["step"] > config.steps:
+        raise UserError(f"{run.path} is already at step {state['step']} > steps={config.steps}; "
+                        f"pass --steps {state['step']} or more")
+    return state
+
+
+def diverged(run: Run, key: str, value: float, step: int) -> UserError:
+    """The one-line error of a run whose logged ``key`` turned non-finite at ``step``."""
+    kept = (f"the last checkpoint ({run.checkpoint_path}) is kept" if run.checkpoint_path.exists()
+            else "no checkpoint was written")
+    return UserError(f"training diverged: {key} is {value} at step {step}; {kept} — lower lr and train again")
+
+
 def pick_device(name: str | None) -> torch.device:
     if name is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -77,13 +97,7 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
     dataset = open_dataset(config.dataset, config.dataset_path)   # a bad data file fails before anything is written
     run = Run(out)
     run.create(config)
-    state = run.load_checkpoint()  # on the CPU; load_state_dict moves it
-    if state is not None and state.get("pretrained"):
-        raise UserError(f"{run.path} holds the pretrained model {state['pretrained']!r}: weights without optimiser "
-                        f"state, for evaluate and report; to train, start a new run (its card.yaml has the command)")
-    if state is not None and state["step"] > config.steps:
-        raise UserError(f"{run.path} is already at step {state['step']} > steps={config.steps}; "
-                        f"pass --steps {state['step']} or more")
+    state = resumable_checkpoint(run, config)  # on the CPU; load_state_dict moves it
 
     speed = resolve_speed(config, dev)
     for note in [*check_run(config), *speed.notes]:
@@ -169,10 +183,7 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
             if (at_checkpoint or step % config.log_every == 0) and not all(
                     torch.isfinite(v.detach()).all() for v in out.values()):
                 bad = next(k for k, v in out.items() if not torch.isfinite(v.detach()).all())
-                kept = (f"the last checkpoint ({run.checkpoint_path}) is kept" if run.checkpoint_path.exists()
-                        else "no checkpoint was written")
-                raise UserError(f"training diverged: {bad} is {float(out[bad].detach().float().mean())} at step {step}; "
-                                f"{kept} — lower lr and train again")
+                raise diverged(run, bad, float(out[bad].detach().float().mean()), step)
             if step % config.log_every == 0 or step == config.steps:
                 logs = {k: float(v.detach()) for k, v in out.items()}
                 run.append_log({"step": step, **logs, "time": round(time.perf_counter() - start, 3)})

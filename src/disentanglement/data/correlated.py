@@ -56,9 +56,25 @@ def parse_correlations(text: str, factor_names) -> tuple[tuple[int, int, float],
     return tuple(pairs)
 
 
-class Correlated:
-    """A factor dataset whose ``sample_factors`` draws from the correlated distribution; everything else (the
-    renderer, sizes, names) is the dataset's own."""
+class _View:
+    """A factor dataset with its own ``sample_factors``; everything else (the renderer, sizes, names) is the
+    dataset's own."""
+
+    def __getattr__(self, name):
+        if name == "dataset":             # not yet set (unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def sample(self, n: int, rng):
+        factors = self.sample_factors(n, rng)
+        return self.dataset.images(factors, rng), factors
+
+
+class Correlated(_View):
+    """A factor dataset whose ``sample_factors`` draws from the correlated distribution."""
 
     def __init__(self, dataset, pairs: tuple[tuple[int, int, float], ...], inverse: bool = False):
         self.dataset, self.pairs, self.inverse = dataset, tuple(pairs), inverse
@@ -78,13 +94,6 @@ class Correlated:
             p = np.exp(log_w - log_w.max()).ravel()
             self.groups.append((group, p / p.sum()))
 
-    def __getattr__(self, name):
-        if name == "dataset":             # not yet set (unpickling): no recursion
-            raise AttributeError(name)
-        return getattr(self.dataset, name)
-
-    def __len__(self) -> int:
-        return len(self.dataset)
 
     def sample_factors(self, n: int, rng) -> np.ndarray:
         """(n, K): the uncorrelated factors drawn as the dataset draws them, then each correlated group jointly."""
@@ -95,9 +104,6 @@ class Correlated:
             f[:, group] = np.stack(np.unravel_index(flat, [sizes[k] for k in group]), axis=1)
         return f
 
-    def sample(self, n: int, rng):
-        factors = self.sample_factors(n, rng)
-        return self.dataset.images(factors, rng), factors
 
     def correlation(self, i: int, j: int) -> float:
         """The exact Pearson correlation of factors i and j (their classes) under the training distribution."""
@@ -162,9 +168,9 @@ def parse_holdout(text: str, factor_names) -> tuple[tuple[tuple[int, str, float]
     return tuple(rules)
 
 
-class HeldOut:
-    """A factor dataset whose ``sample_factors`` never draws the held-out combinations (redrawing those rows);
-    the renderer and everything else are the dataset's own.  The metrics see the whole dataset."""
+class HeldOut(_View):
+    """A factor dataset whose ``sample_factors`` never draws the held-out combinations (redrawing those rows).
+    The metrics see the whole dataset."""
 
     def __init__(self, dataset, rules, *, probe: int = 100_000):
         self.dataset, self.rules = dataset, tuple(rules)
@@ -174,13 +180,6 @@ class HeldOut:
             raise UserError(f"holdout removes {self.held_out_share:.1%} of the factor combinations; leave at least "
                             f"{MIN_KEPT:.0%} to train on")
 
-    def __getattr__(self, name):
-        if name == "dataset":
-            raise AttributeError(name)
-        return getattr(self.dataset, name)
-
-    def __len__(self) -> int:
-        return len(self.dataset)
 
     def held_out(self, factors: np.ndarray) -> np.ndarray:
         """(n, K) factor classes -> (n,) True where a combination is held out of training."""
@@ -201,6 +200,3 @@ class HeldOut:
             bad = self.held_out(f)
         return f
 
-    def sample(self, n: int, rng):
-        factors = self.sample_factors(n, rng)
-        return self.dataset.images(factors, rng), factors
