@@ -66,6 +66,11 @@ def _datasets_listing() -> list[str]:
         origin = "generated" if cls.source is None else \
             f"generated, or read from {cls.source.split(' (optional')[0]}" if cls.source_optional else f"needs {cls.source}"
         drawn = "; draws a nuisance while rendering" if cls.stochastic else ""
+        if cls.resizable:   # a folder: its size, shape and factors are the user's
+            lines.append(f"  {name:<16} {'CxSxS':<8} {'your':>9} images       factors: from attributes.csv, "
+                         f"CelebA's list_attr_celeba.txt, or none (S: --set image_size, 64)")
+            lines.append(f"  {'':<16} {origin}")
+            continue
         lines.append(f"  {name:<16} {'x'.join(map(str, cls.observation_shape)):<8} {_size(cls):>9} "
                      f"combinations  factors: {factors}")
         lines.append(f"  {'':<16} {origin}{drawn}")
@@ -118,6 +123,11 @@ def _evaluate(args) -> int:
     record = evaluate_run(args.run, metrics=parse_metrics(args.metrics), random_state=args.seed,
                           device=str(pick_device(args.device)), progress=not args.no_progress, protocol=args.protocol)
     print(f"scored on {record['scored_on']}")
+    reasons: dict[str, list[str]] = {}
+    for name, why in record.get("skipped", {}).items():
+        reasons.setdefault(why, []).append(name)
+    for why, names in reasons.items():      # one line per reason
+        print(f"skipped {', '.join(names)}: {why}")
     print(table(record["metrics"]))
     print(f"wrote {args.run}/metrics.json (step {record['step']}, random_state {args.seed}, {record['seconds']:.0f}s)")
     return 0

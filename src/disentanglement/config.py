@@ -33,6 +33,7 @@ class Config:
     model: str = "beta_vae"          # a backbone (registry.BACKBONES) or a VAE penalty (registry.PENALTIES)
     dataset: str = "dsprites"        # a key of registry.DATASETS
     dataset_path: Optional[str] = None   # the user's file (or folder) for a dataset read from one; stored absolute
+    image_size: int = 64             # --dataset images: the side each image is centre-cropped and resized to
     steps: int = 3000                # optimiser steps (the study trains 300k)
     seed: int = 0
     batch_size: int = 64             # Locatello et al. 2019
@@ -223,6 +224,15 @@ def make_config(values: dict[str, Any] | None = None, overrides: Iterable[str] =
         if not config.fast and getattr(config, key) != "auto":
             raise UserError(f"{key}={getattr(config, key)} refines the fast path, but fast=false already means "
                             f"fp32 eager; drop {key}, or set fast=true")
+    data = DATASETS[dataset]
+    if config.image_size != Config.image_size and not data.resizable:
+        raise UserError(f"image_size applies to --dataset images (a folder of your images); {dataset} renders "
+                        f"{'x'.join(map(str, data.observation_shape[1:]))} images: drop image_size")
+    if config.image_size < 8:
+        raise UserError(f"image_size must be at least 8, got {config.image_size}")
+    if data.resizable and (config.correlations or config.holdout):
+        raise UserError(f"correlations and holdout reshape a grid of known factors; --dataset {dataset} reads "
+                        f"its factors from your attribute table: drop them")
     if config.correlations:
         parse_correlations(config.correlations, DATASETS[dataset].factor_names)   # one-line errors now
     if config.holdout:

@@ -83,6 +83,22 @@ def parse_metrics(names: str | None) -> list[str] | None:
     return chosen
 
 
+def fitting_metrics(dataset, names: list[str], dataset_name: str) -> tuple[list[str], dict[str, str]]:
+    """(the metrics of ``names`` that ``dataset`` can feed, {each other one: why not, one line}): a folder of images
+    without factors feeds only the metrics of the codes alone; one whose factors are not a full grid, none that
+    renders combinations of its own choosing."""
+    skipped = {}
+    for name in names:
+        metric = M.REGISTRY[name]
+        if not dataset.has_factors and metric.uses_factors:
+            skipped[name] = (f"needs factors; {dataset_name} has none (give the folder an attributes.csv: file name, "
+                             f"then integer columns)")
+        elif not dataset.complete and metric.needs_grid:
+            skipped[name] = (f"renders factor combinations of its own choosing; {dataset_name}'s attribute table has "
+                             f"images for {dataset.present:,} of its {len(dataset):,} combinations")
+    return [n for n in names if n not in skipped], skipped
+
+
 def concept_scores(dataset, encode, *, random_state: int = 0, num: int = 1000) -> dict:
     """MIC / TIC (metrics.mic) between each concept's latent block and the concept's true value, on ``num``
     scenes drawn without replacement (RandomState(random_state)) — from the held-out scenes when ``dataset``
@@ -150,6 +166,10 @@ def evaluate_run(path: str | Path, *, metrics: list[str] | None = None, random_s
                         f"dimension, by the standard protocol")
     has_concepts = hasattr(dataset, "concepts")
     names = metrics or [n for n, m in M.REGISTRY.items() if m.default and (has_concepts or m.needs != "concepts")]
+    names, skipped = fitting_metrics(dataset, names, config.dataset)
+    if not names:
+        raise UserError(f"none of the metrics asked for can score {config.dataset}: "
+                        f"{'; '.join(f'{n} {why}' for n, why in skipped.items())}")
     if not has_concepts and set(names) & set(CONCEPT_METRICS):
         raise UserError(f"{', '.join(sorted(set(names) & set(CONCEPT_METRICS)))} needs a dataset with concept labels "
                         f"(pendulum, flow, shadows); {config.dataset} has none")
@@ -182,7 +202,8 @@ def evaluate_run(path: str | Path, *, metrics: list[str] | None = None, random_s
                             f"held-out split {config.model} must be scored on; choose among the others")
         names = [n for n in names if n not in ONE_FACTOR_AT_A_TIME]
     scored_on = (f"held-out scenes ({len(dataset.index)} of {len(dataset.dataset)}; {config.model} was trained on "
-                 f"the others' labels)" if isinstance(dataset, Split) else f"all {len(dataset)} factor combinations")
+                 f"the others' labels)" if isinstance(dataset, Split) else
+                 dataset.describe())
     start = time.perf_counter()
     encode = mean_encoder(model, device)
     suite = [n for n in names if n in M.METRICS or n in M.EXTRA_METRICS]
@@ -217,7 +238,7 @@ def evaluate_run(path: str | Path, *, metrics: list[str] | None = None, random_s
                                           "true_effect": np.round(result["truth"], 4).tolist(),
                                           "noise_floor": np.round(result["floor"], 4).tolist()}}
     record = {"metrics": scores, "random_state": random_state, "requested": names, "protocol": protocol, "step": step,
-              "scored_on": scored_on, **({"interchange_blocks": aligned} if aligned else {}), **effect,
+              "scored_on": scored_on, **({"skipped": skipped} if skipped else {}), **({"interchange_blocks": aligned} if aligned else {}), **effect,
               "representation": model.representation_name, "settings": "disentanglement_lib study defaults",
               "seconds": round(time.perf_counter() - start, 2)}
     atomic_write_text(Run(path).metrics_path, json.dumps(record, indent=2) + "\n")

@@ -375,7 +375,7 @@ def train_pack(configs: Sequence[Config], outs: Sequence[str | Path], *, device:
     dev = pick_device(device)
     vmapped = mode == "vmap" or (mode == "auto" and dev.type == "cuda")
     config0 = configs[0]
-    dataset = open_dataset(config0.dataset, config0.dataset_path)
+    dataset = open_dataset(config0.dataset, config0.dataset_path, config0.image_size)
     members = [_Member(c, Path(o), dev) for c, o in zip(configs, outs)]
 
     models, states = [], []

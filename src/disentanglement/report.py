@@ -148,8 +148,12 @@ def _write_page(run: Run, body: str) -> Path:
 
 def _score_section(run: Run, dataset, model, axes, device, seeds: int, steps: int, bar, cache, pairs: int) -> str:
     """Train (or load) the factor predictor, compute the traversal score, draw its heat map: an HTML section."""
-    if not getattr(dataset, "factor_sizes", ()):
-        return '<section><h2>Traversal score</h2><p class="note">this dataset has no known factors.</p></section>'
+    if not dataset.has_factors or not dataset.complete:
+        why = "has no known factors" if not dataset.has_factors else \
+            f"has images for {dataset.present:,} of its {len(dataset):,} factor combinations"
+        return (f'<section><h2>Traversal score</h2><p class="note">Skipped: the score compares each axis with sweeps '
+                f'of one true factor, rendered by the dataset, which needs every combination of the factors; this '
+                f'dataset {why}.</p></section>')
     bar.set_postfix_str("factor predictor")
     predictor, accuracy = viz.load_or_train(dataset, cache, device=device)
     result = viz.model_traversal_score(model, dataset, predictor.readout, axes=axes, seeds=seeds, steps=steps,

@@ -138,7 +138,7 @@ def load_trained(path: str | Path, device: str | torch.device = "cpu"):
     state = run.load_checkpoint()
     if state is None:
         raise UserError(f"{run.path} has no checkpoint.pt yet; train it first with `disentangle train --resume {run.path}`")
-    dataset = open_dataset(config.dataset, config.dataset_path)
+    dataset = open_dataset(config.dataset, config.dataset_path, config.image_size)
     model = build_model(config, dataset)
     model.load_state_dict(state["model"])
     return config, dataset, model.to(device).eval(), int(state["step"])

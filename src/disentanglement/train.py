@@ -94,16 +94,17 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
     ahead in a thread (``BatchStream``), with the pairs the model asks for (``Backbone.pairs``).
     """
     dev = pick_device(device)
-    dataset = open_dataset(config.dataset, config.dataset_path)   # a bad data file fails before anything is written
+    dataset = open_dataset(config.dataset, config.dataset_path, config.image_size)   # a bad data file fails before anything is written
     run = Run(out)
     run.create(config)
     state = resumable_checkpoint(run, config)  # on the CPU; load_state_dict moves it
 
     speed = resolve_speed(config, dev)
-    for note in [*check_run(config), *speed.notes]:
+    for note in [*dataset.notes, *check_run(config), *speed.notes]:
         say(note)
     torch.manual_seed(config.seed)                      # weight initialisation
     model = build_model(config, dataset).to(dev)
+    source = training_source(config, dataset, model)    # refuses a model the dataset's factors cannot feed
     try:
         pairs = PairSampler(dataset.factor_sizes, model.pairs) if model.pairs is not None else None
     except ValueError as err:
@@ -158,7 +159,6 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
     logs: dict[str, float] = {}
     start, start_step = time.perf_counter(), step
     model.train()
-    source = training_source(config, dataset, model)
     with BatchStream(source, config.batch_size, rng, pairs=pairs) as stream:
         while step < config.steps:
             drawn = next(stream)
@@ -212,7 +212,15 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
 def training_source(config: Config, dataset, model: Backbone):
     """What the batches are drawn from: a model that reads labels sees only the train split's scenes (evaluate
     scores it on the held-out ones); with ``correlations`` the factors are drawn correlated, with ``holdout`` some
-    combinations never (data/correlated.py; evaluate scores the whole dataset)."""
+    combinations never (data/correlated.py; evaluate scores the whole dataset).  Labels and pairs need a grid of
+    known factors: a folder of images without attributes, or whose attributes are not a full grid, is refused."""
+    if model.supervised or model.pairs is not None:
+        why = "has no factors" if not dataset.has_factors else \
+            "" if dataset.complete else "has factors that are not a full grid (combinations without an image)"
+        if why:
+            need = "labelled scenes of a held-in split" if model.supervised else "pairs that differ in k factors"
+            raise UserError(f"--model {config.model} trains on {need}; {config.dataset} {why}: choose an "
+                            f"unsupervised model (e.g. beta_tcvae)")
     for key in ("correlations", "holdout"):
         if getattr(config, key) and model.pairs is not None:
             raise UserError(f"{key}: --model {config.model} trains on pairs, whose second image would be drawn from "

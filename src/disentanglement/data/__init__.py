@@ -10,6 +10,7 @@ from .correlated import Correlated, HeldOut, parse_correlations, parse_holdout
 from .dsprites import DSprites
 from .dsprites_file import DSpritesFile
 from .dsprites_variants import ColorDSprites, NoisyDSprites, ScreamDSprites
+from .images import ImageFolder
 from .mpi3d import MPI3D
 from .pairs import PairSampler
 from .pendulum import Flow, Flow64, Pendulum, Pendulum64
@@ -36,15 +37,17 @@ DATASETS = {
     "mpi3d": MPI3D,                 # Gondal et al. 2019, sizes inferred from the file
     "smallnorb": SmallNORB,         # LeCun et al. 2004, instance drawn while rendering
     "cars3d": Cars3D,               # Reed et al. 2015
+    "images": ImageFolder,          # a folder of the user's images; factors from attributes.csv / CelebA's list
 }
 
 
-def open_dataset(name: str, path: Optional[str] = None) -> FactorDataset:
-    """The dataset ``name`` (a key of ``DATASETS``), read from the user's ``path`` where it needs a file."""
+def open_dataset(name: str, path: Optional[str] = None, image_size: int = 64) -> FactorDataset:
+    """The dataset ``name`` (a key of ``DATASETS``), read from the user's ``path`` where it needs a file;
+    ``image_size``: the side a folder of images is resized to."""
     if name not in DATASETS:
         raise UserError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
-    return DATASETS[name].open(path)
+    return DATASETS[name].open(path, image_size)
 
 
-__all__ = ["DATASETS", "BatchStream", "Correlated", "HeldOut", "parse_correlations", "parse_holdout", "Drawn", "FactorDataset", "Flow", "Flow64", "Pendulum", "Pendulum64", "PairSampler", "TorchView", "ColorDSprites", "DSprites", "DSpritesFile", "NoisyDSprites", "ScreamDSprites", "Glyphs",
+__all__ = ["DATASETS", "BatchStream", "Correlated", "HeldOut", "parse_correlations", "parse_holdout", "Drawn", "FactorDataset", "Flow", "Flow64", "ImageFolder", "Pendulum", "Pendulum64", "PairSampler", "TorchView", "ColorDSprites", "DSprites", "DSpritesFile", "NoisyDSprites", "ScreamDSprites", "Glyphs",
            "Shadows", "Split", "Squares", "open_dataset", "Shapes3D", "MPI3D", "SmallNORB", "Cars3D"]

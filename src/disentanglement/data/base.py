@@ -62,10 +62,18 @@ class FactorDataset:
     source_optional: bool = False     # True: generated without the file, read from it when given (dSprites)
     test_every: int = 5               # held-out scenes for label-supervised models (data/split.py): flat index
     test_first: int = 4               # k >= test_first with (k - test_first) % test_every == 0 (CausalVAE's Flow)
+    has_factors: bool = True          # False: a folder of images without attributes (the one "factor" is the index)
+    complete: bool = True             # every combination of the factors has an image (one factor can be turned)
+    resizable: bool = False           # renders at the run's image_size (a folder of images); else its own size
+    fingerprint: str = ""             # what tells two instances apart where the name does not (a user's folder)
+    notes: tuple[str, ...] = ()       # one-line notes on what was read (skipped files), said when training starts
 
     @classmethod
-    def open(cls, path: Optional[str] = None) -> "FactorDataset":
-        """The dataset: ``cls()`` when generated, ``cls(path)`` when read from the user's file (or folder)."""
+    def open(cls, path: Optional[str] = None, image_size: int = 64) -> "FactorDataset":
+        """The dataset: ``cls()`` when generated, ``cls(path)`` when read from the user's file (or folder);
+        ``image_size`` reaches a ``resizable`` one."""
+        if cls.resizable:
+            return cls(path, image_size)
         if cls.source is not None:
             return cls(path)
         if path is not None:
@@ -77,7 +85,22 @@ class FactorDataset:
         return len(self.factor_sizes)
 
     def __len__(self) -> int:
+        """The number of factor combinations (the grid's flat index runs over them)."""
         return int(np.prod(self.factor_sizes))
+
+    @property
+    def present(self) -> int:
+        """How many factor combinations have an image (all of them, unless ``complete`` is False)."""
+        return len(self)
+
+    def describe(self) -> str:
+        """One line: what the metrics are scored on."""
+        return f"all {len(self)} factor combinations"
+
+    @property
+    def num_images(self) -> int:
+        """N, the distinct observations (for estimators of the aggregate posterior): the grid's size here."""
+        return len(self)
 
     # ---- sampling --------------------------------------------------------
     def sample_factors(self, n: int, rng) -> np.ndarray:

@@ -16,6 +16,8 @@ class ConceptScenes:
     """A factor-dataset view of a concept dataset (Pendulum, Flow): factors = the binned concepts, sampled
     independently.  ``sample(n, rng)`` -> (images (n, 3, H, W), classes (n, C))."""
 
+    fingerprint = ""          # generated: its name says which scenes (the factor predictor's cache key)
+
     def __init__(self, dataset, bins: int = 20):
         if not hasattr(dataset, "render_concepts"):
             raise ValueError(f"{getattr(dataset, 'name', type(dataset).__name__)} cannot render given concept "

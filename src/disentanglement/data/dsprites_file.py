@@ -48,7 +48,7 @@ class DSpritesFile(FactorDataset):
         self.factor_values = tuple(np.unique(values[:, k + 1]) for k in range(5))
 
     @classmethod
-    def open(cls, path=None) -> "FactorDataset":
+    def open(cls, path=None, image_size: int = 64) -> "FactorDataset":
         return DSprites() if path is None else cls(path)
 
     def _render(self, factors: np.ndarray) -> np.ndarray:

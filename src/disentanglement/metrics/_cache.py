@@ -65,13 +65,14 @@ def cached_encoder(dataset, encode, *, expected: int = 0, progress: bool = False
 
     Returned unchanged when it already caches this dataset, when the dataset
     has no flat factor index (``factors_to_index`` / ``index_to_factors``) or
-    more than ``MAX_COMBINATIONS`` combinations, or when it is stochastic (one
-    combination renders a different image each time: nothing to cache).
+    more than ``MAX_COMBINATIONS`` combinations, when it is stochastic (one
+    combination renders a different image each time: nothing to cache), or when
+    some combinations have no image (a folder's attribute table).
     """
     if isinstance(encode, CachedEncoder) and encode.dataset is dataset:
         return encode
-    if getattr(dataset, "stochastic", False):
-        return encode
+    if getattr(dataset, "stochastic", False) or not getattr(dataset, "complete", True):
+        return encode          # a table of attributes with missing combinations: encoded per request
     indexable = all(hasattr(dataset, a) for a in ("factors_to_index", "index_to_factors", "__len__"))
     if not indexable or len(dataset) > MAX_COMBINATIONS:
         return encode

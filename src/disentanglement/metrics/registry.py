@@ -47,6 +47,8 @@ class Metric:
     images: Callable[[Optional[list], int, int], int] = lambda sizes, num_train, num_test: 0
     # ^ images it renders itself, given the dataset's factor sizes and the suite's train / test sizes
     one_factor_at_a_time: bool = False           # fixes one factor and redraws the rest: needs the whole grid
+    grid: bool = False                           # renders factor combinations it chooses: needs the whole grid
+    uses_factors: bool = True                    # False: reads the codes alone (runs on a folder without factors)
     # for the common test (codes, split and sampler metrics): keys that perfect codes score >= 0.9 (``high``) and
     # noise scores near chance (``low``: <= 0.2, or chance + 0.2 for a classifier of the fixed factor), and the
     # changes of the codes under which every key stays within ``tolerance`` (permuting dimensions, rescaling each
@@ -56,6 +58,11 @@ class Metric:
     low: tuple[str, ...] = ()
     invariant: tuple[str, ...] = ()
     tolerance: float = 1e-9
+
+    @property
+    def needs_grid(self) -> bool:
+        """Renders combinations of its own choosing: every combination of the factors must have an image."""
+        return self.grid or self.one_factor_at_a_time
 
     def __post_init__(self):
         if self.needs not in NEEDS:
@@ -105,7 +112,7 @@ REGISTRY: dict[str, Metric] = {m.name: m for m in (
            "factors' interventions", invariant=("permutation",)),
     Metric("unsupervised", "codes", lambda z, f: unsupervised(z), default=True,
            about="Locatello et al. 2019: total correlation and Wasserstein dependence of the codes alone",
-           invariant=("permutation",), tolerance=1e-6),
+           invariant=("permutation",), tolerance=1e-6, uses_factors=False),
     Metric("fairness", "sampler", lambda d, e, rs, nt, **kw: fairness(d, e, random_state=rs, **kw),
            about="Locatello et al. 2019b: how a factor's prediction changes with another factor held fixed",
            images=lambda s, tr, te: _fairness_images(s), one_factor_at_a_time=True),
@@ -122,11 +129,11 @@ REGISTRY: dict[str, Metric] = {m.name: m for m in (
     Metric("mic", "concepts", about="Yang et al. 2021 (CausalVAE): MIC / TIC between each concept's latent block and "
            "the concept", default=True),
     Metric("interchange", "model", about="Geiger et al. 2021-style interchange intervention accuracy, read by the "
-           "report's factor predictor"),
+           "report's factor predictor", grid=True),
     Metric("intervention", "model", about="do(concept) read back by a concept readout against the true graph "
            "(models with do())"),
     Metric("mig_sampled", "model", about="Chen et al. 2018's MIG from the Gaussian posterior over the whole "
-           "factor grid"),
+           "factor grid", grid=True),
 )}
 
 

@@ -77,7 +77,10 @@ class AdaGVAE(VAE):
 
     @classmethod
     def check(cls, config, dataset) -> list[str]:
-        """The VAE's checks, and pairs with this k must exist on ``dataset``'s factors."""
+        """The VAE's checks, and pairs with this k must exist on ``dataset``'s factors (a folder of images: its
+        factors are read with it, and the trainer checks them then)."""
+        if not dataset.factor_sizes:
+            return super().check(config, dataset)
         try:
             PairSampler(dataset.factor_sizes, config.backbone.k)
         except ValueError as err:

@@ -93,7 +93,7 @@ class VAE(Backbone):
     def nets_and_penalty(cls, config, dataset) -> tuple[nn.Module, nn.Module, Penalty]:
         p = config.backbone
         encoder, decoder = build_vae_nets(p.net, dataset.observation_shape, p.latent_dim)
-        penalty = PENALTIES[p.penalty](config.penalty, dataset_size=len(dataset), latent_dim=p.latent_dim)
+        penalty = PENALTIES[p.penalty](config.penalty, dataset_size=dataset.num_images, latent_dim=p.latent_dim)
         return encoder, decoder, penalty
 
     @classmethod
@@ -103,8 +103,10 @@ class VAE(Backbone):
     @classmethod
     def check(cls, config, dataset) -> list[str]:
         """The penalty's verdict on this run (``Penalty.check_run``): raises ValueError, or returns notes."""
+        # a folder of images is counted when it is read (factor_sizes still empty): the penalty checks again then
+        size = int(np.prod(dataset.factor_sizes)) if dataset.factor_sizes else 2 ** 31
         return list(PENALTIES[config.backbone.penalty].check_run(
-            config.penalty, dataset_size=int(np.prod(dataset.factor_sizes)), batch_size=config.batch_size,
+            config.penalty, dataset_size=size, batch_size=config.batch_size,
             steps=config.steps, latent_dim=config.backbone.latent_dim))
 
     # ---- the model ---------------------------------------------------------------------------------

@@ -135,6 +135,8 @@ def cache_key(dataset, **settings) -> str:
     spec = {"version": VERSION, "dataset": type(dataset).__name__, "name": dataset.name,
             "factors": list(dataset.factor_names), "sizes": list(dataset.factor_sizes),
             "shape": list(dataset.observation_shape), **settings}
+    if dataset.fingerprint:                      # a user's folder: its files, not only its name (other keys kept)
+        spec["fingerprint"] = dataset.fingerprint
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
