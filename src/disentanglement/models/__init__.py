@@ -5,6 +5,8 @@ from .ada_gvae import AdaGVAE, AdaMLVAE
 from .base import Axis, Backbone, Batch, Phase
 from .causal_vae import CausalVAE
 from .diffusion_ae import DiffusionAE
+from .gan import GAN
+from .ib_gan import IBGAN
 from .infogan import InfoGAN
 from .vae import VAE
 
@@ -14,6 +16,7 @@ BACKBONES: dict[str, type[Backbone]] = {
     "ada_gvae": AdaGVAE,            # Locatello et al. 2020, pairs, average aggregation
     "ada_mlvae": AdaMLVAE,          # Locatello et al. 2020, pairs, product-of-experts aggregation
     "infogan": InfoGAN,             # Chen et al. 2016
+    "ib_gan": IBGAN,                # Jeon et al. 2021: InfoGAN's bound with an information bottleneck on r
     "causal_vae": CausalVAE,        # Yang et al. 2021, concept labels and a learned causal graph
     "diffusion_ae": DiffusionAE,    # Preechakul et al. 2022 (DiffAE) / Wu & Zheng 2024 (FDAE), DDIM decoding
 }
@@ -24,4 +27,4 @@ def build_model(config, dataset) -> Backbone:
     return BACKBONES[config.backbone_name].build(config, dataset)
 
 
-__all__ = ["BACKBONES", "AdaGVAE", "AdaMLVAE", "Axis", "Backbone", "Batch", "CausalVAE", "DiffusionAE", "InfoGAN", "Phase", "VAE", "build_model"]
+__all__ = ["BACKBONES", "AdaGVAE", "AdaMLVAE", "Axis", "Backbone", "Batch", "CausalVAE", "DiffusionAE", "GAN", "IBGAN", "InfoGAN", "Phase", "VAE", "build_model"]

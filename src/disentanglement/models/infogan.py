@@ -38,7 +38,8 @@ argmax category (one column, values 0..k-1), then each continuous code's mean �
 What a user turns (the backbone contract, ``models/base.py``): a point is G's whole input
 [noise, one-hot of each categorical code, continuous codes]; the axes are each categorical code (through
 its categories) and each continuous code (over [-1, 1], its prior's range), around anchors drawn from the
-prior with the continuous codes at 0.  Settings: the ``infogan.*`` section.
+prior with the continuous codes at 0.  Settings: the ``infogan.*`` section.  The game, the phases and the
+traversal machinery are every GAN's (``models/gan.py``); this file is InfoGAN's codes and Q head.
 """
 from __future__ import annotations
 
@@ -51,26 +52,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..nets import GAN_ARCHITECTURES, build_gan_nets
-from ..params import Params, require
-from .base import Axis, Backbone, Batch, Phase
+from ..params import require
+from .base import Axis, Batch
+from .gan import GAN, GANParams
 
 
 @dataclass(frozen=True)
-class InfoGANParams(Params):
-    net: str = "auto"                        # auto | dcgan | mlp (auto: dcgan for square 2^k images, else mlp)
+class InfoGANParams(GANParams):
     noise_dim: int = 5                       # unregularised noise z ~ U[-1, 1]
     categorical: tuple[int, ...] = (3,)      # sizes of the categorical codes (each >= 2); () for none
     continuous: int = 4                      # number of continuous codes ~ U[-1, 1]
     lambda_info: float = 1.0                 # λ: weight of the mutual-information bound L_I
-    d_lr: float = 1e-3                       # the discriminator's Adam (G + Q use the run's lr, betas)
-    d_beta1: float = 0.5
-    d_beta2: float = 0.999
-    spectral_norm: bool = True               # on the discriminator body and real/fake head
     learn_q_std: bool = False                # Q's continuous codes: learned variance, or unit variance
 
     def validate(self) -> None:
-        require(self.net in GAN_ARCHITECTURES, f"unknown net {self.net!r} for a GAN; choose one of: {', '.join(GAN_ARCHITECTURES)}")
+        super().validate()
         require(self.noise_dim >= 0, f"noise_dim must be >= 0, got {self.noise_dim}")
         require(self.continuous >= 0, f"continuous must be >= 0, got {self.continuous}")
         small = [k for k in self.categorical if k < 2]
@@ -79,9 +75,6 @@ class InfoGANParams(Params):
         require(len(self.categorical) + self.continuous > 0,
                 "InfoGAN needs at least one code: set infogan.categorical (e.g. 3) or infogan.continuous (e.g. 4)")
         require(self.lambda_info >= 0, f"lambda_info must be >= 0, got {self.lambda_info}")
-        require(self.d_lr > 0, f"d_lr must be > 0, got {self.d_lr}")
-        for name in ("d_beta1", "d_beta2"):
-            require(0 <= getattr(self, name) < 1, f"{name} must lie in [0, 1), got {getattr(self, name)}")
 
 
 @dataclass
@@ -99,25 +92,16 @@ class Code:
         return Code(self.noise[start:stop], self.categorical[start:stop], self.continuous[start:stop])
 
 
-class InfoGAN(Backbone):
+class InfoGAN(GAN):
     name = "infogan"
     Params = InfoGANParams
-    # the training settings it brings (InfoGAN, Appendix C; DCGAN)
-    config_defaults = {"lr": 2e-4, "adam_beta1": 0.5, "adam_beta2": 0.999}
     representation_name = "Q head: argmax of each categorical code, mean of each continuous code"
 
     def __init__(self, params: InfoGANParams, observation_shape: tuple[int, int, int]):
-        super().__init__()
-        self.params = p = params
-        self.observation_shape = tuple(observation_shape)
-        self.input_dim = p.noise_dim + sum(p.categorical) + p.continuous
-        self.generator, self.body = build_gan_nets(p.net, self.observation_shape, self.input_dim, p.spectral_norm)
-        width = self.body.features
-        self.d_head = nn.Linear(width, 1)
-        if p.spectral_norm:
-            self.d_head = nn.utils.parametrizations.spectral_norm(self.d_head)
+        p = params
+        super().__init__(p, observation_shape, p.noise_dim + sum(p.categorical) + p.continuous)
         q_out = sum(p.categorical) + p.continuous * (2 if p.learn_q_std else 1)
-        self.q_head = nn.Sequential(nn.Linear(width, 128), nn.LeakyReLU(0.2), nn.Linear(128, q_out))
+        self.q_head = nn.Sequential(nn.Linear(self.body.features, 128), nn.LeakyReLU(0.2), nn.Linear(128, q_out))
 
     @classmethod
     def build(cls, config, dataset) -> "InfoGAN":
@@ -139,11 +123,15 @@ class InfoGAN(Backbone):
                    for j, k in enumerate(self.params.categorical)]
         return torch.cat([code.noise, *onehots, code.continuous], 1)
 
-    def generate(self, code: Code) -> torch.Tensor:
-        """G(z, c): Code of B rows -> images (B, C, H, W) in [0, 1]."""
-        return self.generator(self.points(code))
+    def anchor_code(self, code: Code) -> Code:
+        """A prior draw of noise and categories with the continuous codes at 0."""
+        code.continuous.zero_()
+        return code
 
-    # ---- discriminator and Q ---------------------------------------------------------------------
+    # ---- Q and the information term -------------------------------------------------------------
+    def generator_heads(self) -> list[nn.Parameter]:
+        return [*self.q_head.parameters()]
+
     def q(self, features: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
         """features (B, F) -> (categorical logits [(B, k_j)], continuous mean (B, C), log-variance (B, C))."""
         p = self.params
@@ -168,37 +156,10 @@ class InfoGAN(Backbone):
             logs["mi_cont"] = log_q_cont.detach() + p.continuous * math.log(2.0)         # H(U[-1, 1]) = log 2
         return log_q_cat + log_q_cont, logs
 
-    def real_fake(self, features: torch.Tensor) -> torch.Tensor:
-        """features (B, F) -> the real/fake logit (B,)."""
-        return self.d_head(features).squeeze(1).float()
-
-    # ---- training --------------------------------------------------------------------------------
-    def phases(self) -> list[Phase]:
-        p = self.params
-        d_params = [*self.body.parameters(), *self.d_head.parameters()]
-        g_params = [*self.generator.parameters(), *self.q_head.parameters()]
-        d_opt = lambda params: torch.optim.Adam(params, lr=p.d_lr, betas=(p.d_beta1, p.d_beta2))  # noqa: E731
-        return [Phase("discriminator", d_params, self._d_loss, d_opt), Phase("generator", g_params, self._g_loss)]
-
-    def _d_loss(self, batch: Batch):
-        code = self.sample_code(len(batch.x), batch.generator, batch.x.device)
-        fake = self.generate(code)                                            # (B, C, H, W)
-        batch.shared.update(code=code, fake=fake)
-        real_logit = self.real_fake(self.body(batch.x))                       # (B,)
-        features = self.body(fake.detach())                                   # (B, F)
-        fake_logit = self.real_fake(features)
-        gan = F.softplus(-real_logit).mean() + F.softplus(fake_logit).mean()  # BCE(D(x), 1) + BCE(D(G), 0)
-        log_q, _ = self.info_bound(features, code)
-        loss = gan - self.params.lambda_info * log_q
-        return loss, {"d_loss": gan, "d_real": torch.sigmoid(real_logit).mean(), "d_fake": torch.sigmoid(fake_logit).mean()}
-
-    def _g_loss(self, batch: Batch):
-        code, fake = batch.shared["code"], batch.shared["fake"]
-        features = self.body(fake)
-        gan = F.softplus(-self.real_fake(features)).mean()                   # non-saturating: BCE(D(G), 1)
+    def objective(self, seen: torch.Tensor, features: torch.Tensor, code: Code, batch: Batch, player: str):
+        """λ·E[log Q(c | G(z, c))] (Eq. 5 without the constant H(c)), for both players."""
         log_q, logs = self.info_bound(features, code)
-        loss = gan - self.params.lambda_info * log_q
-        return loss, {"loss": loss, "g_loss": gan, "info_loss": -log_q, **logs}
+        return self.params.lambda_info * log_q, ({"info_loss": -log_q, **logs} if player == "generator" else {})
 
     # ---- evaluation ------------------------------------------------------------------------------
     def representation(self, x: torch.Tensor) -> torch.Tensor:
@@ -208,14 +169,6 @@ class InfoGAN(Backbone):
         return torch.cat([*cats, mean], 1)
 
     # ---- what a user turns -----------------------------------------------------------------------
-    def anchors(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """len(images) prior draws of noise and categories (``generator``, default seed 0), continuous codes at 0
-        -> points (N, P).  The images are not used: a GAN has no encoder to start from."""
-        generator = generator if generator is not None else torch.Generator().manual_seed(0)
-        code = self.sample_code(len(images), generator, torch.device("cpu"))
-        code.continuous.zero_()
-        return self.points(code).to(next(self.parameters()).device)
-
     def axes(self, images: torch.Tensor | None = None, *, steps: int = 9, limit: float = 1.0) -> list[Axis]:
         """Each categorical code through its categories, then each continuous code over linspace(-limit, limit)."""
         p = self.params
@@ -229,14 +182,6 @@ class InfoGAN(Backbone):
             out.append(Axis(f"c{j}", slice(column + j, column + j + 1), values, "set",
                             tuple(f"{v:+.2g}" for v in values)))
         return out
-
-    def decode(self, points: torch.Tensor) -> torch.Tensor:
-        """G's inputs (B, P) -> images (B, C, H, W) in [0, 1]."""
-        return self.generator(points).float()
-
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        code = self.sample_code(n, generator, torch.device("cpu"))
-        return self.generate(code.to(next(self.parameters()).device)).float()
 
     def describe(self) -> str:
         p = self.params

@@ -2,13 +2,16 @@
 study's conv nets for 64x64 images and MLPs for anything else."""
 from __future__ import annotations
 
+from torch import nn
+
 from .chen import ChenConvDecoder, ChenConvEncoder, ChenMLPDecoder, ChenMLPEncoder
 from .conv64 import Conv64Decoder, Conv64Encoder
 from .dcgan import DCGANDiscriminatorBody, DCGANGenerator
+from .ibgan import IBGANGenerator, IBGANTrunk
 from .mlp import MLPDecoder, MLPDiscriminatorBody, MLPEncoder, MLPGenerator
 
 ARCHITECTURES = ("auto", "conv64", "conv64_slim", "mlp", "chen_mlp", "chen_conv")   # --set net=... for a VAE (chen_*: Chen et al. 2018)
-GAN_ARCHITECTURES = ("auto", "dcgan", "mlp")       # --set net=... for a GAN
+GAN_ARCHITECTURES = ("auto", "dcgan", "mlp", "ibgan")   # --set net=... for a GAN (ibgan: Jeon et al.'s, 64x64)
 
 
 def _is64(observation_shape) -> bool:
@@ -45,6 +48,10 @@ def build_gan_nets(arch: str, observation_shape: tuple[int, int, int], input_dim
     square = height == width and height >= 8 and height & (height - 1) == 0
     if arch == "auto":
         arch = "dcgan" if square else "mlp"
+    if arch == "ibgan":
+        if (height, width) != (64, 64):
+            raise ValueError(f"net=ibgan needs 64x64 images, the dataset gives {height}x{width}; use net=dcgan or mlp")
+        return IBGANGenerator(input_dim, channels), IBGANTrunk(channels)
     if arch == "dcgan":
         if not square:
             raise ValueError(f"net=dcgan needs square images of side 8, 16, 32, 64, ..., the dataset gives "
@@ -55,6 +62,16 @@ def build_gan_nets(arch: str, observation_shape: tuple[int, int, int], input_dim
     raise ValueError(f"unknown net {arch!r} for a GAN; choose one of {', '.join(GAN_ARCHITECTURES)}")
 
 
-__all__ = ["ChenConvDecoder", "ChenConvEncoder", "ChenMLPDecoder", "ChenMLPEncoder", "Conv64Encoder", "Conv64Decoder", "DCGANDiscriminatorBody", "DCGANGenerator", "MLPDecoder",
+def build_gan_body(arch: str, observation_shape: tuple[int, int, int], spectral_norm: bool = True) -> nn.Module:
+    """A second discriminator-like body (features (B, F)) of ``arch`` — IB-GAN's reconstructor q has its own."""
+    channels, height, width = observation_shape
+    if arch == "ibgan":
+        return IBGANTrunk(channels)
+    if arch == "dcgan":
+        return DCGANDiscriminatorBody(channels, spectral_norm, height)
+    return MLPDiscriminatorBody(observation_shape, spectral_norm=spectral_norm)
+
+
+__all__ = ["IBGANGenerator", "IBGANTrunk", "build_gan_body", "ChenConvDecoder", "ChenConvEncoder", "ChenMLPDecoder", "ChenMLPEncoder", "Conv64Encoder", "Conv64Decoder", "DCGANDiscriminatorBody", "DCGANGenerator", "MLPDecoder",
            "MLPDiscriminatorBody", "MLPEncoder", "MLPGenerator", "build_gan_nets", "build_vae_nets",
            "ARCHITECTURES", "GAN_ARCHITECTURES"]
