@@ -1,4 +1,5 @@
-"""InfoGAN on the generated dSprites, scored like the VAEs: MIG and the FactorVAE score of Q's code.
+"""InfoGAN (and IB-GAN: ``--layout ib_gan``) on the generated dSprites, scored like the VAEs: MIG and the
+FactorVAE score of the GAN's representation.
 
 The published reference point is InfoGAN-CR's table (Lin et al. 2020, Table 1; dSprites, 28 epochs,
 ~320k steps of 64): InfoGAN MIG ≈ 0.05, FactorVAE score ≈ 0.59.  ``--layout cr`` trains their InfoGAN
@@ -26,10 +27,14 @@ from disentanglement.evaluate import mean_encoder
 from disentanglement.runs import load_trained
 from disentanglement.train import train
 
-LAYOUTS = {
-    "cr": ({"lr": 1e-3}, ["infogan.categorical=", "infogan.continuous=5", "infogan.noise_dim=5",
-                          "infogan.d_lr=2e-3", "infogan.lambda_info=0.05"]),
-    "ours": ({}, []),
+LAYOUTS = {   # layout: (model, training settings, --set overrides)
+    "cr": ("infogan", {"lr": 1e-3}, ["infogan.categorical=", "infogan.continuous=5", "infogan.noise_dim=5",
+                                     "infogan.d_lr=2e-3", "infogan.lambda_info=0.05"]),
+    "ours": ("infogan", {}, []),
+    # IB-GAN (Jeon et al. 2021) with the authors' dSprites command as the defaults (models/ib_gan.py); they
+    # train 150k steps; the InfoGAN-CR table quotes IB-GAN's FactorVAE score 0.80 +- .07 (fjxmlzn/InfoGAN-CR,
+    # results/Table1.png: "previously reported results")
+    "ib_gan": ("ib_gan", {}, []),
 }
 
 
@@ -43,8 +48,8 @@ def main() -> None:
     args = parser.parse_args()
     from disentanglement.metrics import factor_vae_score, mig, sample_codes
 
-    values, overrides = LAYOUTS[args.layout]
-    config = make_config({"model": "infogan", "dataset": "dsprites", "steps": args.steps, "seed": args.seed,
+    model_name, values, overrides = LAYOUTS[args.layout]
+    config = make_config({"model": model_name, "dataset": "dsprites", "steps": args.steps, "seed": args.seed,
                           "checkpoint_every": 500, **values}, overrides)
     out = Path(args.out) / f"{args.layout}_seed{args.seed}"
     start = time.perf_counter()
@@ -61,7 +66,7 @@ def main() -> None:
               "train_s": round(train_s), "eval_s": round(eval_s), "factor_vae_votes": args.factor_vae_votes,
               "threads": torch.get_num_threads(), "machine": platform.processor() or platform.machine()}
     (out / "benchmark.json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"| InfoGAN ({args.layout}), {step} steps, seed {args.seed} | {scores['mig']:.3f} | "
+    print(f"| {model_name} ({args.layout}), {step} steps, seed {args.seed} | {scores['mig']:.3f} | "
           f"{scores['factor_vae.eval_accuracy']:.3f} | {train_s:.0f} s train, {eval_s:.0f} s eval |")
 
 
