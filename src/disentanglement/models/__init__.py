@@ -8,6 +8,7 @@ from .diffusion_ae import DiffusionAE
 from .gan import GAN
 from .ib_gan import IBGAN
 from .infogan import InfoGAN
+from .qlae import QLAE
 from .vae import VAE
 
 # one dict of backbones: --model NAME (a VAE penalty's name is the VAE with that penalty), config section NAME
@@ -17,6 +18,7 @@ BACKBONES: dict[str, type[Backbone]] = {
     "ada_mlvae": AdaMLVAE,          # Locatello et al. 2020, pairs, product-of-experts aggregation
     "infogan": InfoGAN,             # Chen et al. 2016
     "ib_gan": IBGAN,                # Jeon et al. 2021: InfoGAN's bound with an information bottleneck on r
+    "qlae": QLAE,                   # Hsu et al. 2023: latents quantised onto learned scalar codebooks
     "causal_vae": CausalVAE,        # Yang et al. 2021, concept labels and a learned causal graph
     "diffusion_ae": DiffusionAE,    # Preechakul et al. 2022 (DiffAE) / Wu & Zheng 2024 (FDAE), DDIM decoding
 }
@@ -27,4 +29,4 @@ def build_model(config, dataset) -> Backbone:
     return BACKBONES[config.backbone_name].build(config, dataset)
 
 
-__all__ = ["BACKBONES", "AdaGVAE", "AdaMLVAE", "Axis", "Backbone", "Batch", "CausalVAE", "DiffusionAE", "GAN", "IBGAN", "InfoGAN", "Phase", "VAE", "build_model"]
+__all__ = ["BACKBONES", "AdaGVAE", "AdaMLVAE", "Axis", "Backbone", "Batch", "CausalVAE", "DiffusionAE", "GAN", "IBGAN", "InfoGAN", "Phase", "QLAE", "VAE", "build_model"]
