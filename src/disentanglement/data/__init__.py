@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..errors import UserError
+from .bandit import BanditAgents
 from .base import FactorDataset, TorchView
 from .cars3d import Cars3D
 from .correlated import Correlated, HeldOut, parse_correlations, parse_holdout
@@ -37,6 +38,7 @@ DATASETS = {
     "mpi3d": MPI3D,                 # Gondal et al. 2019, sizes inferred from the file
     "smallnorb": SmallNORB,         # LeCun et al. 2004, instance drawn while rendering
     "cars3d": Cars3D,               # Reed et al. 2015
+    "bandit": BanditAgents,         # Q-learning agents on a two-armed bandit (Dezfouli et al. 2019): behaviour
     "images": ImageFolder,          # a folder of the user's images; factors from attributes.csv / CelebA's list
 }
 
@@ -49,5 +51,5 @@ def open_dataset(name: str, path: Optional[str] = None, image_size: int = 64) ->
     return DATASETS[name].open(path, image_size)
 
 
-__all__ = ["DATASETS", "BatchStream", "Correlated", "HeldOut", "parse_correlations", "parse_holdout", "Drawn", "FactorDataset", "Flow", "Flow64", "ImageFolder", "Pendulum", "Pendulum64", "PairSampler", "TorchView", "ColorDSprites", "DSprites", "DSpritesFile", "NoisyDSprites", "ScreamDSprites", "Glyphs",
+__all__ = ["DATASETS", "BanditAgents", "BatchStream", "Correlated", "HeldOut", "parse_correlations", "parse_holdout", "Drawn", "FactorDataset", "Flow", "Flow64", "ImageFolder", "Pendulum", "Pendulum64", "PairSampler", "TorchView", "ColorDSprites", "DSprites", "DSpritesFile", "NoisyDSprites", "ScreamDSprites", "Glyphs",
            "Shadows", "Split", "Squares", "open_dataset", "Shapes3D", "MPI3D", "SmallNORB", "Cars3D"]
