@@ -23,7 +23,7 @@ SRC = Path(__file__).parent.parent / "src" / "disentanglement"
 LEGACY = Path(__file__).parent / "fixtures" / "legacy_runs"
 SMALL = {"vae": ["vae.latent_dim=3"], "ada_gvae": ["ada_gvae.latent_dim=3"], "ada_mlvae": ["ada_mlvae.latent_dim=3"],
          "infogan": ["infogan.noise_dim=2", "infogan.continuous=2"], "ib_gan": ["ib_gan.noise_dim=3", "ib_gan.r_dim=2"],
-         "qlae": ["qlae.latent_dim=3", "qlae.values=4"],
+         "qlae": ["qlae.latent_dim=3", "qlae.values=4"], "tripod": ["tripod.latent_dim=3", "tripod.levels=4"],
          "causal_vae": ["causal_vae.latent_dim=6"],
          "diffusion_ae": ["diffusion_ae.code_dim=4", "diffusion_ae.unet_channels=8,16", "diffusion_ae.ddim_steps=2"]}
 DATASET = {"causal_vae": "shadows"}          # a backbone supervised by concepts trains on a dataset that has them
@@ -109,7 +109,7 @@ LAYERS = [  # a module may import from its own layer's package or from lower lay
     {"sweep"},
     {"cli", "__main__", "__init__"},
 ]
-CONCRETE_MODELS = {"models.vae", "models.infogan", "models.ib_gan", "models.gan", "models.qlae", "models.ada_gvae",
+CONCRETE_MODELS = {"models.vae", "models.infogan", "models.ib_gan", "models.gan", "models.qlae", "models.tripod", "models.ada_gvae",
                    "models.causal_vae"}
 
 

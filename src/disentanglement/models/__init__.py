@@ -9,6 +9,7 @@ from .gan import GAN
 from .ib_gan import IBGAN
 from .infogan import InfoGAN
 from .qlae import QLAE
+from .tripod import Tripod
 from .vae import VAE
 
 # one dict of backbones: --model NAME (a VAE penalty's name is the VAE with that penalty), config section NAME
@@ -19,6 +20,7 @@ BACKBONES: dict[str, type[Backbone]] = {
     "infogan": InfoGAN,             # Chen et al. 2016
     "ib_gan": IBGAN,                # Jeon et al. 2021: InfoGAN's bound with an information bottleneck on r
     "qlae": QLAE,                   # Hsu et al. 2023: latents quantised onto learned scalar codebooks
+    "tripod": Tripod,               # Hsu et al. 2024: quantised latents, KLM and a normalised Hessian penalty
     "causal_vae": CausalVAE,        # Yang et al. 2021, concept labels and a learned causal graph
     "diffusion_ae": DiffusionAE,    # Preechakul et al. 2022 (DiffAE) / Wu & Zheng 2024 (FDAE), DDIM decoding
 }
@@ -29,4 +31,4 @@ def build_model(config, dataset) -> Backbone:
     return BACKBONES[config.backbone_name].build(config, dataset)
 
 
-__all__ = ["BACKBONES", "AdaGVAE", "AdaMLVAE", "Axis", "Backbone", "Batch", "CausalVAE", "DiffusionAE", "GAN", "IBGAN", "InfoGAN", "Phase", "QLAE", "VAE", "build_model"]
+__all__ = ["BACKBONES", "AdaGVAE", "AdaMLVAE", "Axis", "Backbone", "Batch", "CausalVAE", "DiffusionAE", "GAN", "IBGAN", "InfoGAN", "Phase", "QLAE", "Tripod", "VAE", "build_model"]

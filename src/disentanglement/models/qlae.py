@@ -143,14 +143,7 @@ class QLAE(Backbone):
         with torch.no_grad():
             index = self.codebooks.indices(self.encoder(images).float()).cpu().numpy()     # (N, D)
             values = self.codebooks.values.detach().float().cpu().numpy()                  # (D, V)
-        out = []
-        for d in range(values.shape[0]):
-            counts = np.bincount(index[:, d], minlength=values.shape[1])
-            moving = 1.0 - counts.max() / max(len(index), 1)
-            ordered = np.sort(values[d])
-            out.append(Axis(f"z{d}", slice(d, d + 1), ordered, "set", tuple(f"{v:+.2f}" for v in ordered),
-                            amount=float(moving), amount_name="moving", active=bool(moving > 0.01)))
-        return sorted(out, key=lambda a: -a.amount)
+        return quantized_axes(index, values)
 
     def decode(self, points: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.decoder(points).float())
@@ -167,6 +160,19 @@ class QLAE(Backbone):
     def describe(self) -> str:
         p = self.params
         return f"{p.latent_dim} latents x {p.values} values"
+
+
+def quantized_axes(index: np.ndarray, values: np.ndarray) -> list[Axis]:
+    """The axes of a quantised latent: each dimension d through its values (D, V) in order, from the (N, D)
+    value indices of some images; ``amount``: the share of images off the dimension's most used value."""
+    out = []
+    for d in range(values.shape[0]):
+        counts = np.bincount(index[:, d], minlength=values.shape[1])
+        moving = 1.0 - counts.max() / max(len(index), 1)
+        ordered = np.sort(values[d])
+        out.append(Axis(f"z{d}", slice(d, d + 1), ordered, "set", tuple(f"{v:+.2f}" for v in ordered),
+                        amount=float(moving), amount_name="moving", active=bool(moving > 0.01)))
+    return sorted(out, key=lambda a: -a.amount)
 
 
 class ClippedAdamW(torch.optim.AdamW):
