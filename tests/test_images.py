@@ -180,7 +180,7 @@ def test_bad_folders_fail_in_one_line(tmp_path, capsys, setup, argv_extra, messa
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1, err
-    assert not (tmp_path / "run" / "checkpoint.pt").exists()
+    assert not (tmp_path / "run").exists()                                       # nothing written
 
 
 def test_image_size_is_for_folders_only():

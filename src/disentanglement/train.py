@@ -95,16 +95,16 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
     """
     dev = pick_device(device)
     dataset = open_dataset(config.dataset, config.dataset_path, config.image_size)   # a bad data file fails before anything is written
-    run = Run(out)
+    speed = resolve_speed(config, dev)
+    torch.manual_seed(config.seed)                      # weight initialisation
+    model = build_model(config, dataset)
+    source = training_source(config, dataset, model)    # refuses a model the dataset's factors cannot feed, before
+    run = Run(out)                                      # anything is written
     run.create(config)
     state = resumable_checkpoint(run, config)  # on the CPU; load_state_dict moves it
-
-    speed = resolve_speed(config, dev)
     for note in [*dataset.notes, *check_run(config), *speed.notes]:
         say(note)
-    torch.manual_seed(config.seed)                      # weight initialisation
-    model = build_model(config, dataset).to(dev)
-    source = training_source(config, dataset, model)    # refuses a model the dataset's factors cannot feed
+    model = model.to(dev)
     try:
         pairs = PairSampler(dataset.factor_sizes, model.pairs) if model.pairs is not None else None
     except ValueError as err:

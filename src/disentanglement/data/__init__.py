@@ -48,7 +48,8 @@ def open_dataset(name: str, path: Optional[str] = None, image_size: int = 64) ->
     ``image_size``: the side a folder of images is resized to."""
     if name not in DATASETS:
         raise UserError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
-    return DATASETS[name].open(path, image_size)
+    cls = DATASETS[name]
+    return cls.open(path, image_size=image_size) if cls.resizable else cls.open(path)
 
 
 __all__ = ["DATASETS", "BanditAgents", "BatchStream", "Correlated", "HeldOut", "parse_correlations", "parse_holdout", "Drawn", "FactorDataset", "Flow", "Flow64", "ImageFolder", "Pendulum", "Pendulum64", "PairSampler", "TorchView", "ColorDSprites", "DSprites", "DSpritesFile", "NoisyDSprites", "ScreamDSprites", "Glyphs",
