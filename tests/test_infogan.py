@@ -13,9 +13,10 @@ from disentanglement.config import make_config
 from disentanglement.data import DSprites, Glyphs
 from disentanglement.models import Batch, InfoGAN, build_model
 from disentanglement.nets import DCGANDiscriminatorBody, DCGANGenerator, build_gan_nets
-from disentanglement.runs import Run, load_trained
+from disentanglement.runs import Run, atomic_save, load_trained
 from disentanglement.train import make_optimizers, train
 from disentanglement.viz import axes_effects, save_traversal, traversal_grid
+from disentanglement.viz.factor_predictor import cache_dir, cache_key, train_factor_predictor
 
 TOY = {"model": "infogan", "dataset": "glyphs", "log_every": 5, "checkpoint_every": 10}
 LAYOUT = ["infogan.categorical=3", "infogan.continuous=2", "infogan.noise_dim=2"]
@@ -129,7 +130,19 @@ def test_representation_and_traversal_shapes(tmp_path):
     assert png.exists() and png.stat().st_size > 0
 
 
-def test_cli_dsprites_end_to_end(capsys, tmp_path):
+def _quick_predictor_cache(dataset, folder, monkeypatch):
+    """A report's factor predictor for ``dataset``, trained 30 steps instead of 1,200 and cached under the key of
+    the full one in a folder of this test only: the GAN's report plumbing is under test here, not the readout
+    (tests/test_viz_traversal_score.py tests that), and the full dSprites readout would cost this test ~100 s."""
+    monkeypatch.setenv("DISENTANGLE_CACHE", str(folder))
+    model, accuracy = train_factor_predictor(dataset, steps=30)
+    key = cache_key(dataset, steps=1200, seed=0)
+    atomic_save({"key": key, "model": model.state_dict(), "accuracy": accuracy},
+                cache_dir() / f"factor_predictor_{dataset.name}_{key}.pt")
+
+
+def test_cli_dsprites_end_to_end(capsys, tmp_path, monkeypatch):
+    _quick_predictor_cache(DSprites(), tmp_path / "cache", monkeypatch)
     out = str(tmp_path / "gan")
     assert main(["train", "--model", "infogan", "--dataset", "dsprites", "--steps", "2", "--out", out,
                  "--no-progress", "--set", "batch_size=8", "--set", "checkpoint_every=1"]) == 0
@@ -161,25 +174,22 @@ def _shape_accuracy(model, dataset) -> tuple[float, float]:
 def test_categorical_code_learns_the_shape_factor(tmp_path):
     """The categorical code finds glyphs' shape: Q's category on real images matches shape far above chance.
 
-    Measured (2000 steps, 1 thread, ~60 s per seed): accuracy 0.653 / 0.720 for seeds 0 / 1 (mean 0.687);
+    Measured (2000 steps, 1 thread, ~60 s per seed on an idle core): accuracy 0.653 / 0.720 for seeds 0 / 1;
     chance is 1/3 on average and 0.493 at its 99th percentile (best of 6 matchings on 75 images).  Per
     seed a GAN varies: over seeds 0-3, 2000 steps gave 0.65 0.72 0.52 0.53; 1500 steps 0.60 0.68 0.47
     0.55; 3000 steps 0.68 0.73 0.55 0.64.  At 2000 steps, seeds 0 / 1, the paper's G 1e-3 / D 2e-4
-    without spectral norm gave 0.47 / 0.44, and a learned Q variance 0.37 / 0.39.
+    without spectral norm gave 0.47 / 0.44, and a learned Q variance 0.37 / 0.39.  The test trains seed 0
+    only (the suite's time: ~190 s of CI on a busy runner); seed 0's 0.653 clears chance + 0.1 by 0.06.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)                      # the measured numbers are single-threaded, bit for bit
-    accuracies = []
     try:
-        for seed in (0, 1):
-            # fast=false: the numbers above were measured on the fp32 eager path (a GAN's seeds land elsewhere
-            # when channels_last / foreach Adam round differently)
-            train(_config(2000, "fast=false", seed=seed, log_every=500, checkpoint_every=2000), tmp_path / f"s{seed}",
-                  progress=False, tensorboard=False)
-            _, dataset, model, _ = load_trained(tmp_path / f"s{seed}")
-            accuracy, chance = _shape_accuracy(model, dataset)
-            accuracies.append(accuracy)
+        # fast=false: the numbers above were measured on the fp32 eager path (a GAN's seeds land elsewhere
+        # when channels_last / foreach Adam round differently)
+        train(_config(2000, "fast=false", seed=0, log_every=500, checkpoint_every=2000), tmp_path / "s0",
+              progress=False, tensorboard=False)
+        _, dataset, model, _ = load_trained(tmp_path / "s0")
+        accuracy, chance = _shape_accuracy(model, dataset)
     finally:
         torch.set_num_threads(threads)
-    assert np.mean(accuracies) >= chance + 0.1, (accuracies, chance)
-    assert min(accuracies) > chance, (accuracies, chance)
+    assert accuracy >= chance + 0.1, (accuracy, chance)

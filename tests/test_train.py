@@ -59,7 +59,7 @@ GAN = {"model": "infogan", "dataset": "glyphs", "log_every": 10, "checkpoint_eve
 
 @pytest.mark.parametrize("model", ["beta_vae", "infogan"])
 def test_sigkill_and_resume_is_bit_identical(tmp_path, model):
-    steps = 1000 if model == "beta_vae" else 300
+    steps = 400 if model == "beta_vae" else 100
     config = _config(steps) if model == "beta_vae" else make_config({**GAN, "steps": steps})
     killed = tmp_path / "killed"
     Run(killed).create(config)
