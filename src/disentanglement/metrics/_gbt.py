@@ -8,9 +8,12 @@ Splits that tie exactly between features (e.g. one sample cut off by either of
 two features) are broken at random, as sklearn's random feature order does
 (with a fixed seed here, so results repeat).  Fast because each feature is
 sorted once, each node keeps its samples sorted by stable partitioning, and
-the search over all thresholds of all features is one cumulative sum (torch's,
-single-threaded: the same sequential float64 sums as numpy's, about twice as
-fast).
+the search over all thresholds of all features of a level is one compiled pass
+(numba, ``_level_proxies``): per feature a running float64 sum of the residuals
+in sorted order — the same sequential sums as a cumulative sum — and each
+position's split score from it, in the same floating-point operations as the
+numpy expression it replaced, so the same bits; the stable partition of every
+feature's order into the children is a second compiled pass (``_partition``).
 
 Bit for bit where rounding decides.  Many nodes hold residuals that are all
 equal (samples that shared every earlier leaf); sklearn splits such a node when
@@ -34,8 +37,8 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 
+import numba
 import numpy as np
-import torch
 from sklearn._loss.loss import HalfBinomialLoss, HalfMultinomialLoss
 
 _EPS = np.finfo(np.float64).eps
@@ -48,28 +51,101 @@ class _Data:
     def __init__(self, x):
         self.x32 = np.ascontiguousarray(x, dtype=np.float32)
         self.xt = np.ascontiguousarray(self.x32.T)  # (D, N)
-        self.order = np.argsort(self.xt, axis=1, kind="stable")  # (D, N)
+        self.order = np.argsort(self.xt, axis=1, kind="stable").astype(np.int32)  # (D, N), int32: fits in cache
         xs = np.take_along_axis(self.xt, self.order, axis=1)
         tied = xs[:, 1:] <= xs[:, :-1] + _TIE  # (D, N-1) near-equal neighbours
         self.dense_ties = tied.mean(axis=1) > 0.01  # check ties per node up front
         self.any_ties = tied.any(axis=1)
+        self.proxy = np.empty(self.xt.shape)  # (D, N) scratch: each level's split scores (``_level_proxies``)
+        self.shift, self.weight = np.empty(len(x)), np.empty(len(x))  # (N,) scratch of the same
 
 
-def _split_node(data, cs, perm, s, e, key):
-    """Best split of samples perm[:, s:e]: (feature, position of last left sample, proxy, near-tie?) or None."""
-    n = e - s
-    base = cs[:, s - 1:s] if s > 0 else np.zeros((len(cs), 1))
-    total = cs[0, e - 1] - base[0, 0]  # node sum of residuals
-    nl = np.arange(1, n, dtype=np.float64)
-    proxy = np.subtract(cs[:, s:e - 1], nl * (total / n))  # (D, n-1): s_L - n_L T / n
-    if s > 0:
-        proxy -= base
-    np.square(proxy, out=proxy)
-    proxy *= n * n / (nl * (n - nl))  # Friedman: (n_R s_L - n_L s_R)^2 / (n_L n_R)
-    for d in np.flatnonzero(data.dense_ties):  # no threshold between (near-)equal values
-        xv = data.xt[d].take(perm[d, s:e])
-        proxy[d][xv[1:] <= xv[:-1] + _TIE] = -1.0
-    fmax = proxy.max(axis=1)  # (D,)
+@numba.njit(cache=True, nogil=True)
+def _level_proxies(r, perm, xt, dense_ties, tie, starts, ends, search, proxy, fmax, base, total, shift, weight):
+    """Friedman's split score of every threshold of every feature, for the nodes of one level.
+
+    r (N,) residuals; perm (D, N) each node's samples perm[:, s:e] sorted per feature; nodes [starts[j], ends[j])
+    in order, scored where search[j].  Writes proxy[d, s + i] (the score of the first i + 1 samples going left),
+    fmax[j, d] (its maximum over i), base[j, d] (running sum of the row before the node) and total[j] (the node's
+    sum); shift, weight (N,) are scratch.  The running sum spans the whole row, nodes one after another, and each score is
+    ((cs - n_L * (T / n)) - base)^2 * (n^2 / (n_L * (n - n_L))) in this order of float64 operations: the bits of
+    the numpy version this replaced (a cumulative sum of r.take(perm) and those array operations).  Positions
+    between (near-)equal values of a dense-ties feature score -1 (no threshold there)."""
+    n_features = perm.shape[0]
+    n_nodes = len(starts)
+    acc = 0.0  # row 0's running sum: each node's total (the node's sum in row 0's order, as before)
+    for j in range(n_nodes):
+        before = acc
+        for i in range(starts[j], ends[j]):
+            acc += r[perm[0, i]]
+        total[j] = acc - before if starts[j] > 0 else acc
+    for d in range(n_features):
+        acc = 0.0
+        for j in range(n_nodes):
+            s, e = starts[j], ends[j]
+            base[j, d] = acc
+            if not search[j]:
+                for i in range(s, e):
+                    acc += r[perm[d, i]]
+                continue
+            if d == 0:  # per position, the same for every feature: n_L * (T / n) and n^2 / (n_L * (n - n_L))
+                nf = float(e - s)
+                t = total[j] / nf
+                nn = float((e - s) * (e - s))
+                for i in range(s, e - 1):
+                    nl = float(i - s + 1)
+                    shift[i] = nl * t
+                    weight[i] = nn / (nl * (nf - nl))
+            best = -np.inf
+            for i in range(s, e - 1):
+                acc += r[perm[d, i]]
+                v = acc - shift[i]
+                if s > 0:
+                    v = v - base[j, d]
+                v = v * v
+                v = v * weight[i]
+                if dense_ties[d] and xt[d, perm[d, i + 1]] <= xt[d, perm[d, i]] + tie:
+                    v = -1.0
+                proxy[d, i] = v
+                if v > best:
+                    best = v
+            acc += r[perm[d, e - 1]]
+            fmax[j, d] = best
+
+
+@numba.njit(cache=True, nogil=True)
+def _partition(perm, side, starts, ends, out):
+    """Each node's samples, per feature, split stably: those going left (side False) to [s, cut), the rest to
+    [cut, e) — the children's sorted orders.  perm, out (D, N); side (N,) bool.  Without branches (every
+    sample is written to both sides' buffers, and only the side it goes to advances): a branch on a
+    random side would be mispredicted half the time."""
+    n_features, n_samples = perm.shape
+    lefts, rights = np.empty(n_samples + 1, perm.dtype), np.empty(n_samples + 1, perm.dtype)
+    for d in range(n_features):
+        for j in range(len(starts)):
+            s, e = starts[j], ends[j]
+            n_l = n_r = 0
+            for i in range(s, e):
+                v = perm[d, i]
+                right = np.int64(side[v])
+                lefts[n_l] = v
+                rights[n_r] = v
+                n_l += 1 - right
+                n_r += right
+            out[d, s:s + n_l] = lefts[:n_l]
+            out[d, s + n_l:e] = rights[:n_r]
+
+
+def _compiled():
+    """Load (or, the first time on a machine, compile and cache) the numba kernels: ~0.7 s once a process."""
+    if not _level_proxies.signatures:
+        fit_predict(np.arange(8.0)[:, None], np.arange(8) % 2, n_estimators=1)
+
+
+def _split_node(data, proxy, fmax, base, total, perm, s, e, key):
+    """Best split of samples perm[:, s:e] from the level's scores (``_level_proxies``): (feature, position of
+    last left sample, proxy, near-tie?) or None.  proxy (D, n - 1) is scratch: entries are set to -1 here."""
+    fmax = fmax.copy()  # (D,)
     while True:
         best = fmax.max()
         if best < 0:
@@ -81,7 +157,7 @@ def _split_node(data, cs, perm, s, e, key):
         if not data.any_ties[d] or data.dense_ties[d] or data.xt[d, b] > data.xt[d, a] + _TIE:
             # positions whose proxies may differ from the best by rounding only (ours or sklearn's): the
             # caller then takes sklearn's own rounding
-            tol = 1e-12 * (total * total + best * (1.0 + abs(base[d, 0])))
+            tol = 1e-12 * (total * total + best * (1.0 + abs(base[d])))
             near = np.count_nonzero(proxy[d] >= proxy[d, p] - tol) > 1
             return d, p, proxy[d, p], near
         proxy[d, p] = -1.0  # a rare near-tie: not a valid threshold, look again
@@ -205,17 +281,22 @@ def _grow(data, r, key):
     for level in range(3):
         side = np.zeros(n_samples, dtype=bool)  # True: goes right
         f_lvl, t_lvl, cuts = np.zeros(len(nodes), np.int64), np.full(len(nodes), np.inf), []
-        cs = r.take(perm)  # (D, N) residuals in node-sorted order ...
-        torch.from_numpy(cs).cumsum_(1)  # ... and their prefix sums, in place
+        starts = np.array([node.s for node in nodes])
+        ends = np.array([node.e for node in nodes])
+        search = np.array([node.alive and node.e - node.s >= 2 for node in nodes])
+        fmax, base = np.empty((len(nodes), n_features)), np.empty((len(nodes), n_features))
+        total = np.empty(len(nodes))
+        _level_proxies(r, perm, data.xt, data.dense_ties, _TIE, starts, ends, search, data.proxy, fmax, base, total,
+                       data.shift, data.weight)
         sq = np.bincount(leaf, r2, len(nodes))  # per node sum of squares
         for j, node in enumerate(nodes):
             s, e = node.s, node.e
             n, cut, split = e - s, e, None
-            if node.alive and n >= 2:
-                mean = (cs[0, e - 1] - (cs[0, s - 1] if s > 0 else 0.0)) / n
-                exact = sq[j] / n - mean ** 2 <= _NEAR_PURE
+            if search[j]:
+                exact = sq[j] / n - (total[j] / n) ** 2 <= _NEAR_PURE
                 if not exact or _impurity(node, r, r2) > _EPS:  # sklearn: leaf if impurity <= EPSILON
-                    split = _split_node(data, cs, perm, s, e, (*key, level))
+                    split = _split_node(data, data.proxy[:, s:e - 1], fmax[j], base[j], total[j], perm, s, e,
+                                        (*key, level))
             if split is not None:
                 d, p, proxy, near = split
                 node.order = perm[d, s:e]
@@ -243,18 +324,13 @@ def _grow(data, r, key):
         leaf = 2 * leaf + side
         if level == 2:
             break
-        g = side.take(perm).ravel()  # (D*N,) per feature, node by node: goes right?
-        flat = perm.ravel()  # each node's samples go the same way in every row, so
-        left = flat.compress(~g).reshape(n_features, -1)  # (D, N_left) nodes' left parts
-        right = flat.compress(g).reshape(n_features, -1)  # (D, N_right) nodes' right parts
-        parts, new, at_l, at_r = [], [], 0, 0
+        children = np.empty_like(perm)  # a new array: the nodes' ``order`` views keep this level's perm
+        _partition(perm, side, starts, ends, children)
+        new = []
         for node, cut in zip(nodes, cuts):
-            s, e = node.s, node.e
-            parts += [left[:, at_l:at_l + cut - s], right[:, at_r:at_r + e - cut]]
-            at_l, at_r = at_l + cut - s, at_r + e - cut
-            ok = node.alive and cut < e
-            new += [_Node(s, cut, ok, node if ok else None, False), _Node(cut, e, ok, node if ok else None, True)]
-        perm, nodes = np.concatenate(parts, axis=1), new
+            ok = node.alive and cut < node.e
+            new += [_Node(node.s, cut, ok, node if ok else None, False), _Node(cut, node.e, ok, node if ok else None, True)]
+        perm, nodes = children, new
     return feats, thrs, leaf, imp
 
 
@@ -268,12 +344,7 @@ def _apply(feats, thrs, xt_flat, n):
 
 def fit_predict(x, y, x_eval=(), *, n_estimators=100, learning_rate=0.1, seed=0):
     """Fit on x (N, D), labels y (N,); return importances (D,) and predicted labels [train, *x_eval]."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # rows of 10^4 values: threads only add overhead
-    try:
-        return _fit_predict(x, y, x_eval, n_estimators, learning_rate, seed)
-    finally:
-        torch.set_num_threads(threads)
+    return _fit_predict(x, y, x_eval, n_estimators, learning_rate, seed)
 
 
 def fit_predict_each(tasks, n_jobs: int | None = None) -> list:
@@ -290,6 +361,7 @@ def fit_predict_each(tasks, n_jobs: int | None = None) -> list:
             or multiprocessing.current_process().daemon):  # a pool worker may not fork its own
         return [fit_predict(x, y, x_eval) for x, y, x_eval in tasks]
     order = sorted(range(len(tasks)), key=lambda t: -len(np.unique(tasks[t][1])))
+    _compiled()  # loaded here once, not in every forked worker
     with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         jobs = {t: pool.submit(fit_predict, *tasks[t]) for t in order}
         return [jobs[t].result() for t in range(len(tasks))]
