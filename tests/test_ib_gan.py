@@ -8,7 +8,7 @@ import torch
 from disentanglement.config import make_config
 from disentanglement.data import open_dataset
 from disentanglement.errors import UserError
-from disentanglement.models import IBGAN, Batch, build_model
+from disentanglement.models import Batch, build_model
 from disentanglement.models.ib_gan import kl_to_standard_normal
 from disentanglement.nets import IBGANGenerator, IBGANTrunk
 
