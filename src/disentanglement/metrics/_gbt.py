@@ -58,6 +58,8 @@ class _Data:
         self.any_ties = tied.any(axis=1)
         self.proxy = np.empty(self.xt.shape)  # (D, N) scratch: each level's split scores (``_level_proxies``)
         self.shift, self.weight = np.empty(len(x)), np.empty(len(x))  # (N,) scratch of the same
+        # (D, N) each: the sort orders of levels 1 and 2, reused by every tree (fresh ones cost page faults)
+        self.levels = (np.empty_like(self.order), np.empty_like(self.order))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -116,24 +118,25 @@ def _level_proxies(r, perm, xt, dense_ties, tie, starts, ends, search, proxy, fm
 @numba.njit(cache=True, nogil=True)
 def _partition(perm, side, starts, ends, out):
     """Each node's samples, per feature, split stably: those going left (side False) to [s, cut), the rest to
-    [cut, e) — the children's sorted orders.  perm, out (D, N); side (N,) bool.  Without branches (every
-    sample is written to both sides' buffers, and only the side it goes to advances): a branch on a
-    random side would be mispredicted half the time."""
+    [cut, e) — the children's sorted orders.  perm, out (D, N); side (N,) bool.  Without branches (a branch on
+    a random side is mispredicted half the time): every sample is written at the left end, which only a left
+    one advances (a right one there is overwritten by the next left one, or by the right part copied after),
+    and to a buffer of the right part."""
     n_features, n_samples = perm.shape
-    lefts, rights = np.empty(n_samples + 1, perm.dtype), np.empty(n_samples + 1, perm.dtype)
+    rights = np.empty(n_samples, perm.dtype)
     for d in range(n_features):
         for j in range(len(starts)):
             s, e = starts[j], ends[j]
-            n_l = n_r = 0
+            left, n_r = s, 0
             for i in range(s, e):
                 v = perm[d, i]
                 right = np.int64(side[v])
-                lefts[n_l] = v
+                out[d, left] = v
                 rights[n_r] = v
-                n_l += 1 - right
+                left += 1 - right
                 n_r += right
-            out[d, s:s + n_l] = lefts[:n_l]
-            out[d, s + n_l:e] = rights[:n_r]
+            for i in range(n_r):
+                out[d, left + i] = rights[i]
 
 
 def _compiled():
@@ -324,7 +327,7 @@ def _grow(data, r, key):
         leaf = 2 * leaf + side
         if level == 2:
             break
-        children = np.empty_like(perm)  # a new array: the nodes' ``order`` views keep this level's perm
+        children = data.levels[level]  # not perm: the nodes' ``order`` views keep this level's perm
         _partition(perm, side, starts, ends, children)
         new = []
         for node, cut in zip(nodes, cuts):
