@@ -69,10 +69,10 @@ def _level_proxies(r, perm, xt, dense_ties, tie, starts, ends, search, proxy, fm
     r (N,) residuals; perm (D, N) each node's samples perm[:, s:e] sorted per feature; nodes [starts[j], ends[j])
     in order, scored where search[j].  Writes proxy[d, s + i] (the score of the first i + 1 samples going left),
     fmax[j, d] (its maximum over i), base[j, d] (running sum of the row before the node) and total[j] (the node's
-    sum); shift, weight (N,) are scratch.  The running sum spans the whole row, nodes one after another, and each score is
-    ((cs - n_L * (T / n)) - base)^2 * (n^2 / (n_L * (n - n_L))) in this order of float64 operations: the bits of
-    the numpy version this replaced (a cumulative sum of r.take(perm) and those array operations).  Positions
-    between (near-)equal values of a dense-ties feature score -1 (no threshold there)."""
+    sum); shift, weight (N,) are scratch.  The running sum spans the whole row, nodes one after another, and
+    each score is ((cs - n_L * (T / n)) - base)^2 * (n^2 / (n_L * (n - n_L))) in this order of float64
+    operations: the bits of the numpy version this replaced (a cumulative sum of r.take(perm) and those array
+    operations).  Positions between (near-)equal values of a dense-ties feature score -1 (no threshold there)."""
     n_features = perm.shape[0]
     n_nodes = len(starts)
     acc = 0.0  # row 0's running sum: each node's total (the node's sum in row 0's order, as before)
@@ -80,7 +80,7 @@ def _level_proxies(r, perm, xt, dense_ties, tie, starts, ends, search, proxy, fm
         before = acc
         for i in range(starts[j], ends[j]):
             acc += r[perm[0, i]]
-        total[j] = acc - before if starts[j] > 0 else acc
+        total[j] = acc - before  # the first node: acc - 0.0, the same bits as acc
     for d in range(n_features):
         acc = 0.0
         for j in range(n_nodes):
@@ -332,7 +332,8 @@ def _grow(data, r, key):
         new = []
         for node, cut in zip(nodes, cuts):
             ok = node.alive and cut < node.e
-            new += [_Node(node.s, cut, ok, node if ok else None, False), _Node(cut, node.e, ok, node if ok else None, True)]
+            parent = node if ok else None
+            new += [_Node(node.s, cut, ok, parent, False), _Node(cut, node.e, ok, parent, True)]
         perm, nodes = children, new
     return feats, thrs, leaf, imp
 
@@ -343,11 +344,6 @@ def _apply(feats, thrs, xt_flat, n):
     for f, t in zip(feats, thrs):
         node = 2 * node + (xt_flat.take(f.take(node) * n + rows) > t.take(node))
     return node
-
-
-def fit_predict(x, y, x_eval=(), *, n_estimators=100, learning_rate=0.1, seed=0):
-    """Fit on x (N, D), labels y (N,); return importances (D,) and predicted labels [train, *x_eval]."""
-    return _fit_predict(x, y, x_eval, n_estimators, learning_rate, seed)
 
 
 def fit_predict_each(tasks, n_jobs: int | None = None) -> list:
@@ -405,7 +401,8 @@ def _leaf_values(leaf, neg_g, y_k, factor):
     return value
 
 
-def _fit_predict(x, y, x_eval, n_estimators, learning_rate, seed):
+def fit_predict(x, y, x_eval=(), *, n_estimators=100, learning_rate=0.1, seed=0):
+    """Fit on x (N, D), labels y (N,); return importances (D,) and predicted labels [train, *x_eval]."""
     classes, yi = np.unique(y, return_inverse=True)
     yi = yi.ravel()
     n_classes, (n_samples, n_features) = len(classes), x.shape
