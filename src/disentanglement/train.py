@@ -144,11 +144,19 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
             batch.x2 = speed.batch(torch.from_numpy(drawn.images2).to(dev, non_blocking=True))
             batch.factors2 = torch.from_numpy(drawn.factors2).to(dev)
         for phase in phases:
+            if phase.active is not None and not phase.active(step):
+                continue
             with speed.context(dev):
                 loss, phase_logs = phase.loss(batch)
-            opts[phase.name].zero_grad(set_to_none=True)
+            opt = opts[phase.name]
+            opt.zero_grad(set_to_none=True)
             loss.backward()
-            opts[phase.name].step()
+            if phase.clip_norm is not None:
+                torch.nn.utils.clip_grad_norm_(phase.parameters, phase.clip_norm)
+            if phase.lr is not None:
+                for group in opt.param_groups:
+                    group["lr"] = phase.lr(step)
+            opt.step()
             out.update(phase_logs)
         return out
 

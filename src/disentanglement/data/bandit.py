@@ -38,6 +38,7 @@ class BanditAgents(FactorDataset):
     factor_sizes = (LEVELS,) * 3
     observation_shape = (1, TRIALS, 3)
     stochastic = True
+    sequences = True          # observations are (1, trials, actions + 1) behaviour, not images
 
     def values(self, factors: np.ndarray) -> np.ndarray:
         """(n, 3) classes -> (n, 3) parameter values (α, β, κ)."""
@@ -77,3 +78,32 @@ def simulate(alpha, beta, kappa, rng, trials: int = TRIALS) -> tuple[np.ndarray,
         q[rows, a] += alpha * (r - q[rows, a])                              # (1 - α) Q + α r
         choices[:, t], rewards[:, t], previous = a, r, a
     return choices, rewards
+
+
+# the behavioural signature each factor moves most (tests/test_bandit.py checks the direction of each)
+SIGNATURES = {"learning_rate": "win_stay_gap", "inverse_temperature": "reward_rate", "perseveration": "repeat"}
+
+
+def signatures(subjects: np.ndarray) -> dict[str, float]:
+    """Subjects (n, 1, T, 3) -> the three signatures, pooled over subjects: ``repeat`` P(choice repeats),
+    ``reward_rate`` the mean reward, ``win_stay_gap`` P(stay | rewarded) - P(stay | not rewarded)."""
+    x = np.asarray(subjects)[:, 0]                                            # (n, T, 3)
+    choice, reward = x[:, :, 1] > 0.5, x[:, :, 2] > 0.5
+    stay, won = choice[:, 1:] == choice[:, :-1], reward[:, :-1]
+    gap = (stay[won].mean() if won.any() else np.nan) - (stay[~won].mean() if (~won).any() else np.nan)
+    return {"repeat": float(stay.mean()), "reward_rate": float(reward.mean()), "win_stay_gap": float(gap)}
+
+
+def choice_probabilities(alpha, beta, kappa, choices: np.ndarray, rewards: np.ndarray) -> np.ndarray:
+    """The agents' P(arm 1) on trials (n, T), replaying their Q-learning along given choices and rewards (n, T)."""
+    alpha, beta, kappa = (np.asarray(v, dtype=np.float64) for v in (alpha, beta, kappa))
+    n, trials = choices.shape
+    q, previous, rows = np.zeros((n, 2)), np.full(n, -1), np.arange(n)
+    out = np.empty((n, trials))
+    for t in range(trials):
+        logits = beta[:, None] * q + kappa[:, None] * (np.arange(2)[None] == previous[:, None])
+        out[:, t] = 1.0 / (1.0 + np.exp(logits[:, 0] - logits[:, 1]))
+        a = choices[:, t]
+        q[rows, a] += alpha * (rewards[:, t] - q[rows, a])
+        previous = a
+    return out

@@ -6,6 +6,7 @@ from .base import Axis, Backbone, Batch, Phase
 from .causal_vae import CausalVAE
 from .diffusion_ae import DiffusionAE
 from .gan import GAN
+from .hypercoder import Hypercoder
 from .ib_gan import IBGAN
 from .infogan import InfoGAN
 from .qlae import QLAE
@@ -22,7 +23,8 @@ BACKBONES: dict[str, type[Backbone]] = {
     "qlae": QLAE,                   # Hsu et al. 2023: latents quantised onto learned scalar codebooks
     "tripod": Tripod,               # Hsu et al. 2024: quantised latents, KLM and a normalised Hessian penalty
     "causal_vae": CausalVAE,        # Yang et al. 2021, concept labels and a learned causal graph
-    "diffusion_ae": DiffusionAE,    # Preechakul et al. 2022 (DiffAE) / Wu & Zheng 2024 (FDAE), DDIM decoding
+    "diffusion_ae": DiffusionAE,
+    "hypercoder": Hypercoder,       # Dezfouli et al. 2019: behaviour -> z -> a hypernetwork's recurrent learner    # Preechakul et al. 2022 (DiffAE) / Wu & Zheng 2024 (FDAE), DDIM decoding
 }
 
 
@@ -31,4 +33,4 @@ def build_model(config, dataset) -> Backbone:
     return BACKBONES[config.backbone_name].build(config, dataset)
 
 
-__all__ = ["BACKBONES", "AdaGVAE", "AdaMLVAE", "Axis", "Backbone", "Batch", "CausalVAE", "DiffusionAE", "GAN", "IBGAN", "InfoGAN", "Phase", "QLAE", "Tripod", "VAE", "build_model"]
+__all__ = ["BACKBONES", "AdaGVAE", "AdaMLVAE", "Axis", "Backbone", "Batch", "CausalVAE", "DiffusionAE", "GAN", "Hypercoder", "IBGAN", "InfoGAN", "Phase", "QLAE", "Tripod", "VAE", "build_model"]

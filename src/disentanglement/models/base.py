@@ -60,12 +60,20 @@ class Batch:
 
 @dataclass
 class Phase:
-    """Minimise ``loss(batch) -> (scalar, logs)`` over ``parameters`` with one optimiser step."""
+    """Minimise ``loss(batch) -> (scalar, logs)`` over ``parameters`` with one optimiser step.
+
+    Optional schedule, all functions of the step (so a resumed run follows the same one): ``active(step)``
+    False skips the phase that step (no loss, no update: a model trained in stages, e.g. the hypercoder's
+    alternating encoder / decoder cycles); ``lr(step)`` sets the optimiser's learning rate before its update;
+    ``clip_norm`` clips the phase's gradients to that global norm first."""
 
     name: str                                    # the optimiser's key in checkpoints
     parameters: list[nn.Parameter]
     loss: Callable[[Batch], tuple[torch.Tensor, dict[str, torch.Tensor]]]
     optimizer: Optional[Callable[[list[nn.Parameter]], torch.optim.Optimizer]] = None   # None: the run's Adam
+    active: Optional[Callable[[int], bool]] = None       # None: every step
+    lr: Optional[Callable[[int], float]] = None          # None: the optimiser's own
+    clip_norm: Optional[float] = None                    # None: no clipping
 
 
 MOVES = ("shift", "set", "category")
