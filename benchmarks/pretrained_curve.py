@@ -7,6 +7,10 @@ random_state 0) and `report` (its traversal score, and the traversal image to lo
 snapshot is skipped.  Writes ``OUT/curve.md`` (one table of all runs) and ``OUT/curve.png``.
 
     OMP_NUM_THREADS=1 python benchmarks/pretrained_curve.py /work/pretrained/beta_tcvae /work/pretrained/beta_vae --out docs
+
+``--recorded FILE.json`` adds rows scored by this script in an earlier session whose snapshots are gone (a list
+of records as the script writes them: run, step and the three scores); they are drawn and tabled beside the
+new ones, and the table marks them.
 """
 from __future__ import annotations
 
@@ -49,14 +53,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, default=Path("."))
+    parser.add_argument("--recorded", type=Path, default=None, help="earlier records (JSON list) to include")
     args = parser.parse_args()
-    records = {}
+    records: dict[str, list[dict]] = {}
+    for r in json.loads(args.recorded.read_text()) if args.recorded else []:
+        records.setdefault(r["run"], []).append({**r, "recorded": True})
     for run in args.runs:
         snaps = sorted(run.glob("snapshots/step_*.pt"), key=lambda p: int(p.stem.split("_")[1]))
-        records[run.name] = [score(run, s) for s in snaps]
+        records.setdefault(run.name, []).extend(score(run, s) for s in snaps)
+        records[run.name].sort(key=lambda r: r["step"])
     lines = ["| run | step | MIG | FactorVAE score | traversal score |", "|---|---|---|---|---|"]
     for name, rows in records.items():
-        lines += [f"| {name} | {r['step']:,} | " + " | ".join(f"{r[k]:.3f}" for k in KEYS) + " |" for r in rows]
+        lines += [f"| {name} | {r['step']:,}{' (recorded)' if r.get('recorded') else ''} | " +
+                  " | ".join(f"{r[k]:.3f}" for k in KEYS) + " |" for r in rows]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "curve.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
