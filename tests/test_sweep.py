@@ -23,7 +23,7 @@ dataset: squares
 steps: 40
 seeds: [0, 1]
 metrics: [mig]
-settings: {lr: 0.001, log_every: 10, checkpoint_every: 10}
+settings: {lr: 0.001, log_every: 10, checkpoint_every: 10, precision: fp32}   # the same numbers on every CPU
 methods:
   beta_vae:
     model: beta_vae
