@@ -28,7 +28,8 @@ SMALL = {"vae": ["vae.latent_dim=3"], "ada_gvae": ["ada_gvae.latent_dim=3"], "ad
          "diffusion_ae": ["diffusion_ae.code_dim=4", "diffusion_ae.unet_channels=8,16", "diffusion_ae.ddim_steps=2"],
          "hypercoder": ["hypercoder.latent_dim=2", "hypercoder.encoder_cells=4", "hypercoder.stage1_steps=2",
                         "hypercoder.prior_samples=50", "batch_size=16"]}
-DATASET = {"causal_vae": "shadows", "hypercoder": "bandit"}          # a backbone supervised by concepts trains on a dataset that has them
+# a backbone supervised by concepts trains on a dataset that has them; one that reads behaviour, on the bandit agents
+DATASET = {"causal_vae": "shadows", "hypercoder": "bandit"}
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -23,8 +23,8 @@ BACKBONES: dict[str, type[Backbone]] = {
     "qlae": QLAE,                   # Hsu et al. 2023: latents quantised onto learned scalar codebooks
     "tripod": Tripod,               # Hsu et al. 2024: quantised latents, KLM and a normalised Hessian penalty
     "causal_vae": CausalVAE,        # Yang et al. 2021, concept labels and a learned causal graph
-    "diffusion_ae": DiffusionAE,
-    "hypercoder": Hypercoder,       # Dezfouli et al. 2019: behaviour -> z -> a hypernetwork's recurrent learner    # Preechakul et al. 2022 (DiffAE) / Wu & Zheng 2024 (FDAE), DDIM decoding
+    "diffusion_ae": DiffusionAE,    # Preechakul et al. 2022 (DiffAE) / Wu & Zheng 2024 (FDAE), DDIM decoding
+    "hypercoder": Hypercoder,       # Dezfouli et al. 2019: behaviour -> z -> a hypernetwork's recurrent learner
 }
 
 

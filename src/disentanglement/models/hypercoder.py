@@ -158,26 +158,27 @@ class Hypercoder(Backbone):
         flip = (draw.to(actions.device) < 0.5)[:, None, None]
         return torch.where(flip, actions.flip(-1), actions)
 
-    def terms(self, batch: Batch, separation: bool) -> dict[str, torch.Tensor]:
-        """The loss terms of a batch: L_RE, L_DIS (and its parts), L_SEP where asked."""
+    def terms(self, batch: Batch, decoder_only: bool = False) -> dict[str, torch.Tensor]:
+        """The loss terms of a batch: L_RE, L_DIS (and its parts); with ``decoder_only`` (stage 2's hypernetwork
+        steps) the encoder runs without gradients — L_DIS is then a constant, logged — and L_SEP is added."""
         p = self.params
         with torch.autocast(batch.x.device.type, enabled=False):
             actions, rewards = self.split(batch.x)
-            z = self.encoder(previous_inputs(self._flip(actions, batch.generator), rewards))        # (B, D)
-            target = self._flip(actions, batch.generator)
-            if separation:                      # the learner's derivatives in z, not through the encoder
-                z_learner = z.detach().requires_grad_(True)
-            else:
-                z_learner = z
+            seen, target = self._flip(actions, batch.generator), self._flip(actions, batch.generator)
+            encoder_grad = torch.is_grad_enabled() and not decoder_only
+            with torch.set_grad_enabled(encoder_grad):
+                z = self.encoder(previous_inputs(seen, rewards))                                      # (B, D)
+            z_learner = z.requires_grad_(True) if decoder_only else z   # the learner's derivatives in z
             logits = learner_logits(self.hypernet(z_learner), previous_inputs(target, rewards))   # (B, T + 1, A)
             probs = torch.softmax(logits[:, :-1], -1)
             recon = -torch.log((probs * target).sum(-1) + EPSILON).sum(1).mean()
-            prior = torch.randn(p.prior_samples, z.shape[1], generator=batch.generator,
-                                device=batch.generator.device if batch.generator else None).to(z)
-            mmd = p.mmd_weight * multi_kernel_mmd(prior, z).clamp_min(1e-4)
-            kl = batch_gaussian_kl(z)
+            with torch.set_grad_enabled(encoder_grad):
+                prior = torch.randn(p.prior_samples, z.shape[1], generator=batch.generator,
+                                    device=batch.generator.device if batch.generator else None).to(z)
+                mmd = p.mmd_weight * multi_kernel_mmd(prior, z).clamp_min(1e-4)
+                kl = batch_gaussian_kl(z)
             out = {"recon": recon, "mmd": mmd, "batch_kl": kl, "dis": mmd + kl}
-            if separation:
+            if decoder_only and p.separation > 0:
                 out["sep"] = separation_loss(z_learner, logits)
         return out
 
@@ -187,12 +188,12 @@ class Hypercoder(Backbone):
         clip = p.clip_norm or None
 
         def stage1(batch: Batch):
-            t = self.terms(batch, separation=False)
+            t = self.terms(batch)
             loss = t["recon"] + p.beta * t["dis"]
             return loss, {"loss": loss, **t}
 
         def decoder(batch: Batch):
-            t = self.terms(batch, separation=p.separation > 0)
+            t = self.terms(batch, decoder_only=True)
             loss = t["recon"] + p.beta * t["dis"] + p.separation * t.get("sep", 0.0)
             return loss, {"loss": loss, **t}
 

@@ -63,7 +63,6 @@ class LearnerWeights(nn.Module):
             nn.Linear(latent_dim, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
             nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, total),
         )
-        self.cells = cells
 
     def forward(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
         flat = self.net(z)                                                       # (B, 69)
