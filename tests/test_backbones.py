@@ -24,12 +24,12 @@ LEGACY = Path(__file__).parent / "fixtures" / "legacy_runs"
 SMALL = {"vae": ["vae.latent_dim=3"], "ada_gvae": ["ada_gvae.latent_dim=3"], "ada_mlvae": ["ada_mlvae.latent_dim=3"],
          "infogan": ["infogan.noise_dim=2", "infogan.continuous=2"], "ib_gan": ["ib_gan.noise_dim=3", "ib_gan.r_dim=2"],
          "qlae": ["qlae.latent_dim=3", "qlae.values=4"], "tripod": ["tripod.latent_dim=3", "tripod.levels=4"],
-         "causal_vae": ["causal_vae.latent_dim=6"],
+         "causal_vae": ["causal_vae.latent_dim=6"], "distib": ["distib.label_dim=2", "distib.sample_dim=2"],
          "diffusion_ae": ["diffusion_ae.code_dim=4", "diffusion_ae.unet_channels=8,16", "diffusion_ae.ddim_steps=2"],
          "hypercoder": ["hypercoder.latent_dim=2", "hypercoder.encoder_cells=4", "hypercoder.stage1_steps=2",
                         "hypercoder.prior_samples=50", "batch_size=16"]}
 # a backbone supervised by concepts trains on a dataset that has them; one that reads behaviour, on the bandit agents
-DATASET = {"causal_vae": "shadows", "hypercoder": "bandit"}
+DATASET = {"causal_vae": "shadows", "hypercoder": "bandit", "distib": "glyphs"}
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -113,7 +113,7 @@ LAYERS = [  # a module may import from its own layer's package or from lower lay
     {"cli", "__main__", "__init__"},
 ]
 CONCRETE_MODELS = {"models.vae", "models.infogan", "models.ib_gan", "models.gan", "models.qlae", "models.tripod", "models.ada_gvae",
-                   "models.causal_vae", "models.hypercoder"}
+                   "models.causal_vae", "models.hypercoder", "models.distib"}
 
 
 def _imports():

@@ -60,8 +60,9 @@ class FactorDataset:
     stochastic: bool = False          # True: ``images`` draws random numbers and needs ``rng``
     source: Optional[str] = None      # None: generated here; else the user's file it is read from, and where to get it
     source_optional: bool = False     # True: generated without the file, read from it when given (dSprites)
-    test_every: int = 5               # held-out scenes for label-supervised models (data/split.py): flat index
-    test_first: int = 4               # k >= test_first with (k - test_first) % test_every == 0 (CausalVAE's Flow)
+    test_every: int = 5               # held-out scenes for label-supervised models (data/split.py): one in test_every
+    test_rule: str = "random"         # random: a fixed random choice of them; stride: the authors' rule (Pendulum, Flow)
+    test_first: int = 4               # stride: k >= test_first with (k - test_first) % test_every == 0
     has_factors: bool = True          # False: a folder of images without attributes (the one "factor" is the index)
     complete: bool = True             # every combination of the factors has an image (one factor can be turned)
     resizable: bool = False           # renders at the run's image_size (a folder of images); else its own size

@@ -307,6 +307,7 @@ class Pendulum(_ConceptDataset):
                           [0, 0, 0, 0]], dtype=np.int64)
     _as_factor = {0: 0, 1: 1}
     test_every, test_first = 4, 4     # the authors' split: every 4th scene from the 5th held out (1,826 of 7,308)
+    test_rule = "stride"
     # the authors' label scaling (mask_vae_pendulum.py, CausalVAE.scale): u = (label - offset) / scale
     label_scaling = {"pendulum_angle": (0.0, 44.0), "light_angle": (100.0, 40.0),
                      "shadow_length": (6.5, 3.5), "shadow_position": (10.0, 5.0)}
@@ -392,6 +393,7 @@ class Flow(_ConceptDataset):
     name = "flow"
     factor_names = ("ball_size", "h_raw", "hole")
     factor_sizes = (30, 30, 9)
+    test_rule = "stride"              # the authors' split: scene k held out when k % 5 == 4 (1,620 of 8,100)
     observation_shape = (3, 96, 96)
     factor_values = (FLOW_R, FLOW_H_RAW, FLOW_HOLE)
     xlim, ylim = (0.0, 20.0), (0.0, 20.0)

@@ -9,7 +9,10 @@ sends one to ``test/`` and the rest to ``train/``:
   — 1,826 held out, 5,482 for training;
 - Flow: held out when k % 5 == 4 — 1,620 held out, 6,480 for training.
 
-Every other dataset takes Flow's rule (one scene in five, ``FactorDataset.test_every`` / ``test_first``).
+Every other dataset holds out a fixed random fifth of its scenes (``FactorDataset.test_every``; numpy
+``default_rng(seed)``, the first seed from 0 whose draw holds out every value of every factor): a stride in flat
+index order would alias with the innermost factor wherever its size is a multiple of the stride (the 16x16
+glyphs' posY of 5 values, 3D Shapes' orientation of 15) and hold out one value of it only.
 
 ``Split(dataset, "train" | "test")`` is the dataset seen through one part: ``sample_factors`` draws uniformly
 from that part's scenes; everything else (rendering, concepts, indexing over the full grid) is the dataset's.
@@ -21,12 +24,31 @@ import numpy as np
 from .base import FactorDataset, randint
 
 PARTS = ("train", "test")
+SEEDS = 100                 # draws tried for a held-out part that covers every factor value
 
 
 def held_out(dataset) -> np.ndarray:
-    """(n_test,) int64 flat indices of ``dataset``'s held-out scenes: k >= test_first, (k - test_first) % test_every == 0."""
-    first, every = int(dataset.test_first), int(dataset.test_every)
-    return np.arange(first, len(dataset), every, dtype=np.int64)
+    """(n_test,) sorted int64 flat indices of ``dataset``'s held-out scenes: ``test_rule`` "stride" (the authors'
+    Pendulum and Flow) k >= test_first with (k - test_first) % test_every == 0; "random" len // test_every scenes
+    drawn without replacement by numpy default_rng(seed), the first seed whose draw holds out every value of
+    every factor (seed 0 on any dataset of more than a few hundred scenes; on a toy too small for that, the
+    draw of the first 100 seeds that holds out the most values)."""
+    first, every, n = int(dataset.test_first), int(dataset.test_every), len(dataset)
+    rule = getattr(dataset, "test_rule", "random")
+    if rule == "stride":
+        return np.arange(first, n, every, dtype=np.int64)
+    if rule != "random":
+        raise ValueError(f"unknown test_rule {rule!r} of {dataset.name}; choose stride or random")
+    best, best_seen = None, -1
+    for seed in range(SEEDS):
+        chosen = np.sort(np.random.default_rng(seed).choice(n, size=n // every, replace=False)).astype(np.int64)
+        f = dataset.index_to_factors(chosen)                                      # (n_test, K)
+        seen = sum(len(np.unique(f[:, k])) for k in range(f.shape[1]))           # factor values held out
+        if seen == sum(min(int(size), len(chosen)) for size in dataset.factor_sizes):
+            return chosen
+        if seen > best_seen:
+            best, best_seen = chosen, seen
+    return best                       # a toy too small to hold out every value: the draw that holds out most
 
 
 def part_index(dataset, part: str) -> np.ndarray:

@@ -5,6 +5,7 @@ from .ada_gvae import AdaGVAE, AdaMLVAE
 from .base import Axis, Backbone, Batch, Phase
 from .causal_vae import CausalVAE
 from .diffusion_ae import DiffusionAE
+from .distib import DisTIB
 from .gan import GAN
 from .hypercoder import Hypercoder
 from .ib_gan import IBGAN
@@ -24,6 +25,7 @@ BACKBONES: dict[str, type[Backbone]] = {
     "tripod": Tripod,               # Hsu et al. 2024: quantised latents, KLM and a normalised Hessian penalty
     "causal_vae": CausalVAE,        # Yang et al. 2021, concept labels and a learned causal graph
     "diffusion_ae": DiffusionAE,    # Preechakul et al. 2022 (DiffAE) / Wu & Zheng 2024 (FDAE), DDIM decoding
+    "distib": DisTIB,               # Dang et al. 2024: a label-related and a sample-specific code (labels)
     "hypercoder": Hypercoder,       # Dezfouli et al. 2019: behaviour -> z -> a hypernetwork's recurrent learner
 }
 
@@ -33,4 +35,4 @@ def build_model(config, dataset) -> Backbone:
     return BACKBONES[config.backbone_name].build(config, dataset)
 
 
-__all__ = ["BACKBONES", "AdaGVAE", "AdaMLVAE", "Axis", "Backbone", "Batch", "CausalVAE", "DiffusionAE", "GAN", "Hypercoder", "IBGAN", "InfoGAN", "Phase", "QLAE", "Tripod", "VAE", "build_model"]
+__all__ = ["BACKBONES", "AdaGVAE", "AdaMLVAE", "Axis", "Backbone", "Batch", "CausalVAE", "DiffusionAE", "DisTIB", "GAN", "Hypercoder", "IBGAN", "InfoGAN", "Phase", "QLAE", "Tripod", "VAE", "build_model"]
