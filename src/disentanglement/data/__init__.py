@@ -11,6 +11,7 @@ from .correlated import Correlated, HeldOut, parse_correlations, parse_holdout
 from .dsprites import DSprites
 from .dsprites_file import DSpritesFile
 from .dsprites_variants import ColorDSprites, NoisyDSprites, ScreamDSprites
+from .identities import Identities
 from .images import ImageFolder
 from .mpi3d import MPI3D
 from .pairs import PairSampler
@@ -38,6 +39,7 @@ DATASETS = {
     "mpi3d": MPI3D,                 # Gondal et al. 2019, sizes inferred from the file
     "smallnorb": SmallNORB,         # LeCun et al. 2004, instance drawn while rendering
     "cars3d": Cars3D,               # Reed et al. 2015
+    "identities": Identities,       # 100 random outlines x 9 poses x 4 x 4 positions: identity and pose (DR-GAN)
     "bandit": BanditAgents,         # Q-learning agents on a two-armed bandit (Dezfouli et al. 2019): behaviour
     "images": ImageFolder,          # a folder of the user's images; factors from attributes.csv / CelebA's list
 }
@@ -52,5 +54,5 @@ def open_dataset(name: str, path: Optional[str] = None, image_size: int = 64) ->
     return cls.open(path, image_size=image_size) if cls.resizable else cls.open(path)
 
 
-__all__ = ["DATASETS", "BanditAgents", "BatchStream", "Correlated", "HeldOut", "parse_correlations", "parse_holdout", "Drawn", "FactorDataset", "Flow", "Flow64", "ImageFolder", "Pendulum", "Pendulum64", "PairSampler", "TorchView", "ColorDSprites", "DSprites", "DSpritesFile", "NoisyDSprites", "ScreamDSprites", "Glyphs",
+__all__ = ["DATASETS", "BanditAgents", "BatchStream", "Correlated", "HeldOut", "parse_correlations", "parse_holdout", "Drawn", "FactorDataset", "Flow", "Identities", "Flow64", "ImageFolder", "Pendulum", "Pendulum64", "PairSampler", "TorchView", "ColorDSprites", "DSprites", "DSpritesFile", "NoisyDSprites", "ScreamDSprites", "Glyphs",
            "Shadows", "Split", "Squares", "open_dataset", "Shapes3D", "MPI3D", "SmallNORB", "Cars3D"]
