@@ -25,11 +25,12 @@ SMALL = {"vae": ["vae.latent_dim=3"], "ada_gvae": ["ada_gvae.latent_dim=3"], "ad
          "infogan": ["infogan.noise_dim=2", "infogan.continuous=2"], "ib_gan": ["ib_gan.noise_dim=3", "ib_gan.r_dim=2"],
          "qlae": ["qlae.latent_dim=3", "qlae.values=4"], "tripod": ["tripod.latent_dim=3", "tripod.levels=4"],
          "causal_vae": ["causal_vae.latent_dim=6"], "distib": ["distib.label_dim=2", "distib.sample_dim=2"],
+         "dr_gan": ["dr_gan.identity=shape", "dr_gan.pose=posX", "dr_gan.feature_dim=4", "dr_gan.noise_dim=2"],
          "diffusion_ae": ["diffusion_ae.code_dim=4", "diffusion_ae.unet_channels=8,16", "diffusion_ae.ddim_steps=2"],
          "hypercoder": ["hypercoder.latent_dim=2", "hypercoder.encoder_cells=4", "hypercoder.stage1_steps=2",
                         "hypercoder.prior_samples=50", "batch_size=16"]}
 # a backbone supervised by concepts trains on a dataset that has them; one that reads behaviour, on the bandit agents
-DATASET = {"causal_vae": "shadows", "hypercoder": "bandit", "distib": "glyphs"}
+DATASET = {"causal_vae": "shadows", "hypercoder": "bandit", "distib": "glyphs", "dr_gan": "glyphs"}
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -113,7 +114,7 @@ LAYERS = [  # a module may import from its own layer's package or from lower lay
     {"cli", "__main__", "__init__"},
 ]
 CONCRETE_MODELS = {"models.vae", "models.infogan", "models.ib_gan", "models.gan", "models.qlae", "models.tripod", "models.ada_gvae",
-                   "models.causal_vae", "models.hypercoder", "models.distib"}
+                   "models.causal_vae", "models.hypercoder", "models.distib", "models.dr_gan"}
 
 
 def _imports():

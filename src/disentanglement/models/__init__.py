@@ -6,6 +6,7 @@ from .base import Axis, Backbone, Batch, Phase
 from .causal_vae import CausalVAE
 from .diffusion_ae import DiffusionAE
 from .distib import DisTIB
+from .dr_gan import DRGAN
 from .gan import GAN
 from .hypercoder import Hypercoder
 from .ib_gan import IBGAN
@@ -20,7 +21,8 @@ BACKBONES: dict[str, type[Backbone]] = {
     "ada_gvae": AdaGVAE,            # Locatello et al. 2020, pairs, average aggregation
     "ada_mlvae": AdaMLVAE,          # Locatello et al. 2020, pairs, product-of-experts aggregation
     "infogan": InfoGAN,             # Chen et al. 2016
-    "ib_gan": IBGAN,                # Jeon et al. 2021: InfoGAN's bound with an information bottleneck on r
+    "ib_gan": IBGAN,
+    "dr_gan": DRGAN,                # Tran et al. 2017: an encoder-decoder G redraws an identity in a new pose                # Jeon et al. 2021: InfoGAN's bound with an information bottleneck on r
     "qlae": QLAE,                   # Hsu et al. 2023: latents quantised onto learned scalar codebooks
     "tripod": Tripod,               # Hsu et al. 2024: quantised latents, KLM and a normalised Hessian penalty
     "causal_vae": CausalVAE,        # Yang et al. 2021, concept labels and a learned causal graph
@@ -35,4 +37,4 @@ def build_model(config, dataset) -> Backbone:
     return BACKBONES[config.backbone_name].build(config, dataset)
 
 
-__all__ = ["BACKBONES", "AdaGVAE", "AdaMLVAE", "Axis", "Backbone", "Batch", "CausalVAE", "DiffusionAE", "DisTIB", "GAN", "Hypercoder", "IBGAN", "InfoGAN", "Phase", "QLAE", "Tripod", "VAE", "build_model"]
+__all__ = ["BACKBONES", "AdaGVAE", "AdaMLVAE", "Axis", "Backbone", "Batch", "CausalVAE", "DiffusionAE", "DRGAN", "DisTIB", "GAN", "Hypercoder", "IBGAN", "InfoGAN", "Phase", "QLAE", "Tripod", "VAE", "build_model"]
