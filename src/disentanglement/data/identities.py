@@ -3,10 +3,12 @@ datasets of pose-invariant recognition (Multi-PIE in DR-GAN, Tran et al. 2017), 
 
 Each identity is a random closed outline, star-shaped around its centre,
 
-    r_i(θ) = R max(0.3, 1 + Σ_{k=2..6} a_ik cos(k θ + φ_ik)),     a_ik ~ U(0.05, 0.2),  φ_ik ~ U(0, 2π),  R = 12
+    r_i(θ) = R max(0.7, 1 + Σ_{k=2..6} a_ik cos(k θ + φ_ik)),     a_ik ~ U(0.05, 0.2),  φ_ik ~ U(0, 2π),  R = 12
 
 (drawn once from numpy ``default_rng(0)``: the same identities on every machine), filled white on a black 64x64
-canvas.  Its pose turns it: the outline is drawn at angle α, r_i(θ - α).  Factors: identity 100, pose 9
+canvas, with a black "eye" (a dot of radius 2 px at 0.45 R from the centre, in direction α): the mark every
+identity shares, as every face has a nose, without which a pose could only be read by knowing the identity.  Its
+pose turns it: the outline is drawn at angle α, r_i(θ - α), the eye at α.  Factors: identity 100, pose 9
 (α = -80°..80° in steps of 20°, as a face's yaw), posX 4, posY 4 (the centre moved by -6, -2, 2, 6 pixels):
 14,400 images.  Edges are antialiased (a one-pixel ramp), so a decoder's soft output and the scene look alike.
 """
@@ -20,6 +22,7 @@ IDENTITIES, POSES, HARMONICS = 100, 9, 5
 ANGLES = np.deg2rad(np.linspace(-80.0, 80.0, POSES))          # (9,) radians
 OFFSETS = np.array([-6.0, -2.0, 2.0, 6.0])                     # pixels
 RADIUS, SIDE, MARGIN = 12.0, 64, 6
+EYE, EYE_AT = 2.0, 0.45                                       # the eye's radius (pixels), distance (x R)
 
 
 def outlines(n: int = IDENTITIES, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -54,8 +57,13 @@ class Identities(FactorDataset):
                 waves = np.cos(k * theta[..., None])[None], np.sin(k * theta[..., None])[None]    # (1, S, S, K)
                 a, phi = self.amplitudes[:, None, None, :], self.phases[:, None, None, :]        # (I, 1, 1, K)
                 # cos(kθ + φ) = cos kθ cos φ - sin kθ sin φ
-                r = RADIUS * np.maximum(0.3, 1.0 + (a * (waves[0] * np.cos(phi) - waves[1] * np.sin(phi))).sum(-1))
-                table[:, p] = np.clip(r - rho + 0.5, 0.0, 1.0)                          # inside 1, a 1-pixel ramp
+                r = RADIUS * np.maximum(0.7, 1.0 + (a * (waves[0] * np.cos(phi) - waves[1] * np.sin(phi))).sum(-1))
+                shape = np.clip(r - rho + 0.5, 0.0, 1.0)                                # inside 1, a 1-pixel ramp
+                # the "eye": a black dot at EYE_AT R in direction α, the mark every identity shares (as every
+                # face has its nose), so a pose can be read without knowing whose outline it is
+                ex, ey = EYE_AT * RADIUS * np.cos(angle), EYE_AT * RADIUS * np.sin(angle)
+                gap = np.hypot(grid[None, :] - ex, grid[:, None] - ey)                 # (S, S) from the eye
+                table[:, p] = shape * np.clip(gap - EYE + 0.5, 0.0, 1.0)
             self._centred = table
         return self._centred
 
