@@ -11,13 +11,17 @@ and "fake" as the last) and D^p over the N_p poses.  With y_d, y_p the labels of
     G:  CE(D^d(x̂), y_d) + CE(D^p(x̂), c)
 
 — D learns identity and pose from real images and rejects generated ones; G must draw x's identity in pose c well
-enough that D classifies it so (the paper's Eqs. 1-2 in this form).  The "fake" logit of D^d is the GAN base's
-real/fake head (``models/gan.py``), negated: D^d = [identity logits, -d_head]; the body, spectral norm, the
-two optimisers and the phase order are every GAN's.
+enough that D classifies it so.  The "fake" logit of D^d is the GAN base's real/fake head (``models/gan.py``),
+negated: D^d = [identity logits, -d_head]; the body, spectral norm, the two optimisers and the phase order are
+every GAN's.  The paper's text could not be retrieved here; these facts are from the first author's code
+(github tranluan/DR-GAN, a later variant) and notes on the paper: D^d with N_d + 1 outputs, fake the last; G's
+pose term on the *target* pose; a random target pose per image; z ~ U[-1, 1]; no weights between the terms;
+Adam 2e-4, β1 0.5, batch 64 (their defaults, which the GAN base brings for G).
 
-Where we differ from the paper: its nets are CASIA-Net-style on 96x96 faces with n_f = 320 and n_z = 50; here the
-encoder is the library's (``encoder_net``: the study's conv64 for 64x64 images), G's decoder and D the GAN nets
-(``net``), n_f = 64 and n_z = 16 by default (our generated identities are simpler than faces).  Data: any dataset
+Where we differ: their nets are CASIA-Net-style (conv + BN + ELU, average-pooled to n_f = 320) on 96x96 faces with
+n_z = 50; here the encoder is the library's (``encoder_net``: the study's conv64 for 64x64 images), G's decoder and
+D the GAN nets (``net``, spectral norm on D as for every GAN here), n_f = 64 and n_z = 16 by default (our
+generated identities are simpler than faces).  Data: any dataset
 with an identity and a pose factor (``identity``, ``pose``: factor names) — ``identities`` (generated outlines in
 9 poses), SmallNORB (instance, azimuth), Cars3D (object type, azimuth).  The labels supervise training, so the
 model trains on the train split and is scored on the held-out scenes (``supervised``).
