@@ -78,7 +78,7 @@ def test_codes_axes_and_decoding_have_the_documented_shapes():
 
 
 @pytest.mark.parametrize("sets, message", [
-    (["distib.label=colour"], "is not a factor of glyphs: choose one of shape, posX, posY"),
+    (["distib.label=colour"], "distib.label='colour' is not a factor of glyphs (its factors: shape, posX, posY)"),
     (["distib.objective=both"], "objective 'both'; choose one of: distib, vib"),
     (["distib.reconstruction=laplace"], "reconstruction 'laplace'"),
     (["distib.label_dim=0"], "label_dim must be a positive integer"),

@@ -79,6 +79,23 @@ class Phase:
 MOVES = ("shift", "set", "category")
 
 
+def factor_column(dataset, name: str, setting: str) -> int:
+    """The column of factor ``name`` in ``dataset``'s factors — a label a supervised backbone reads, named by its
+    setting ``setting`` (e.g. ``distib.label``) — or a one-line ValueError saying what the dataset has."""
+    names = tuple(getattr(dataset, "factor_names", ()) or ())
+    where = getattr(dataset, "name", "") or type(dataset).__name__
+    if not names:
+        raise ValueError(f"{setting} needs a factor, and {where} has none (a folder of images gets them from an "
+                         f"attributes.csv beside the images)")
+    if name not in names:
+        raise ValueError(f"{setting}={name!r} is not a factor of {where} (its factors: {', '.join(names)}); "
+                         f"choose one with --set {setting}=NAME")
+    k = names.index(name)
+    if int(dataset.factor_sizes[k]) < 2:
+        raise ValueError(f"{setting}: the factor {name!r} of {where} has one value, nothing to tell apart")
+    return k
+
+
 @dataclass(frozen=True)
 class Axis:
     """One knob a user can turn: ``values`` (S,) visited along ``columns`` of a point.

@@ -47,7 +47,7 @@ from torch import nn
 from ..nets import ARCHITECTURES, build_vae_nets
 from ..params import Params, require
 from ..penalties._math import gaussian_kl
-from .base import Axis, Backbone, Batch, Phase
+from .base import Axis, Backbone, Batch, Phase, factor_column
 from .vae import MIN_KL, RECONSTRUCTIONS, latent_order, posterior_stats, reconstruction_loss
 
 OBJECTIVES = ("distib", "vib")
@@ -78,21 +78,6 @@ class DisTIBParams(Params):
                 f"unknown reconstruction {self.reconstruction!r}; choose one of: {', '.join(DISTIB_RECONSTRUCTIONS)}")
 
 
-def label_index(params: DisTIBParams, dataset) -> int:
-    """The column of the label factor in ``dataset``'s factors, or a one-line ValueError."""
-    names = tuple(getattr(dataset, "factor_names", ()) or ())
-    if not names:
-        raise ValueError(f"--model distib needs a label: a dataset with factors ({getattr(dataset, 'name', '')} has "
-                         f"none; a folder of images gets them from an attributes.csv beside the images)")
-    if params.label not in names:
-        raise ValueError(f"distib.label={params.label!r} is not a factor of {dataset.name}: choose one of "
-                         f"{', '.join(names)}")
-    k = names.index(params.label)
-    if int(dataset.factor_sizes[k]) < 2:
-        raise ValueError(f"the label factor {params.label!r} has one value: nothing to predict; choose another")
-    return k
-
-
 class DisTIB(Backbone):
     name = "distib"
     Params = DisTIBParams
@@ -102,7 +87,7 @@ class DisTIB(Backbone):
     def __init__(self, params: DisTIBParams, dataset):
         super().__init__()
         self.params = p = params
-        self.label_column = label_index(p, dataset)
+        self.label_column = factor_column(dataset, p.label, "distib.label")
         self.classes = int(dataset.factor_sizes[self.label_column])
         shape = dataset.observation_shape
         self.encoder_a = build_vae_nets(p.net, shape, p.label_dim)[0]       # x -> (mu_A, logvar_A), (B, C1) each
@@ -118,7 +103,7 @@ class DisTIB(Backbone):
     def check(cls, config, dataset) -> list[str]:
         if not getattr(dataset, "factor_names", None):      # a folder of images: its attributes are read later
             return [f"the label {config.backbone.label!r} is looked up when the folder's attributes are read"]
-        label_index(config.backbone, dataset)
+        factor_column(dataset, config.backbone.label, "distib.label")
         return []
 
     # ---- the model ---------------------------------------------------------------------------------

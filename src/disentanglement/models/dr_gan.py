@@ -42,7 +42,7 @@ from torch import nn
 
 from ..nets import ARCHITECTURES, build_vae_nets
 from ..params import require
-from .base import Axis, Batch, Phase
+from .base import Axis, Batch, Phase, factor_column
 from .gan import GAN, GANParams
 
 BANK = 256                          # identities kept for ``sample``
@@ -67,17 +67,8 @@ class DRGANParams(GANParams):
 
 def factor_columns(params: DRGANParams, dataset) -> tuple[int, int]:
     """(identity column, pose column) of ``dataset``'s factors, or a one-line ValueError."""
-    names = tuple(getattr(dataset, "factor_names", ()) or ())
-    for role, name in (("identity", params.identity), ("pose", params.pose)):
-        if name not in names:
-            have = ", ".join(names) or "none"
-            raise ValueError(f"dr_gan.{role}={name!r} is not a factor of {getattr(dataset, 'name', '')} (its factors: "
-                             f"{have}); name the {role} factor with --set dr_gan.{role}=NAME")
-    i, p = names.index(params.identity), names.index(params.pose)
-    for role, k in (("identity", i), ("pose", p)):
-        if int(dataset.factor_sizes[k]) < 2:
-            raise ValueError(f"the {role} factor {names[k]!r} has one value: nothing to tell apart")
-    return i, p
+    return (factor_column(dataset, params.identity, "dr_gan.identity"),
+            factor_column(dataset, params.pose, "dr_gan.pose"))
 
 
 @dataclass
