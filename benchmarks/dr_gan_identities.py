@@ -33,6 +33,7 @@ from disentanglement.runs import load_trained
 from disentanglement.viz.factor_predictor import load_or_train
 
 PROBES, PREDICTOR_STEPS = 2000, 3000
+MIN_READOUT = 0.5                   # the readout's own accuracy below which its reading of a drawing means nothing
 
 
 def train_one(out: Path, seed: int, steps: int) -> Path:
@@ -102,8 +103,11 @@ def transfer(run: Path, predictor) -> dict:
     rendered = predictor.classes(x).numpy()
     ceiling_identity = float((rendered[:, 0] == f[:, 0]).mean())
     ceiling_pose = float((rendered[:, 1] == f[:, 1]).mean())
-    return {"identity_kept": float((read[:, 0] == f[:, 0]).mean()) / ceiling_identity,
-            "pose_changed": float((read[:, 1] == target).mean()) / ceiling_pose,
+    # a readout that cannot tell the factor itself (below MIN_READOUT) gives no ratio: NaN, not a large number
+    return {"identity_kept": float((read[:, 0] == f[:, 0]).mean()) / ceiling_identity
+            if ceiling_identity >= MIN_READOUT else float("nan"),
+            "pose_changed": float((read[:, 1] == target).mean()) / ceiling_pose if ceiling_pose >= MIN_READOUT
+            else float("nan"),
             "readout_identity": ceiling_identity, "readout_pose": ceiling_pose}
 
 
