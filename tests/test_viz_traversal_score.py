@@ -8,7 +8,7 @@ from disentanglement import viz
 from disentanglement.data import Squares
 from disentanglement.data.base import FactorDataset
 from disentanglement.errors import UserError
-from disentanglement.viz.factor_predictor import cache_key
+from disentanglement.viz.factor_predictor import cache_key, train_factor_predictor
 from disentanglement.viz.traversal_score import ground_truth_effects, noise_floor
 
 
@@ -166,3 +166,10 @@ def test_predictor_cache_is_reused_and_keyed(tmp_path, monkeypatch):
     path.write_bytes(b"not a checkpoint")                                 # damaged cache: retrained
     viz.load_or_train(data, path, steps=5)
     assert len(calls) == 2
+
+
+def test_the_predictor_trains_when_asked_for_under_no_grad():
+    """A benchmark that scores a model under torch.no_grad() and asks for the readout the first time there."""
+    with torch.no_grad():
+        model, accuracy = train_factor_predictor(Squares(), steps=5)
+    assert len(accuracy) == 3 and all(p.grad is not None for p in model.parameters())

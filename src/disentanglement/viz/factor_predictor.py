@@ -107,10 +107,12 @@ def soften(x: torch.Tensor, rng: np.random.Generator, start: int | None = None) 
     return torch.cat([x[:start], gain * half])
 
 
+@torch.enable_grad()
 def train_factor_predictor(dataset, *, steps: int = 1200, batch: int = 32, lr: float = 4e-3, seed: int = 0,
                            device: str | torch.device = "cpu") -> tuple[FactorPredictor, list[float]]:
     """Train on fresh samples of ``dataset`` (Adam, one-cycle learning rate peaking at ``lr``); returns
-    (model in eval mode, held-out accuracy per factor)."""
+    (model in eval mode, held-out accuracy per factor).  Gradients are on even when the caller scores a model under
+    ``torch.no_grad()`` (the predictor is trained the first time it is asked for, wherever that is)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = FactorPredictor(dataset.observation_shape, dataset.factor_sizes).to(device)
