@@ -54,5 +54,5 @@ def open_dataset(name: str, path: Optional[str] = None, image_size: int = 64) ->
     return cls.open(path, image_size=image_size) if cls.resizable else cls.open(path)
 
 
-__all__ = ["DATASETS", "BanditAgents", "BatchStream", "Correlated", "HeldOut", "parse_correlations", "parse_holdout", "Drawn", "FactorDataset", "Flow", "Identities", "Flow64", "ImageFolder", "Pendulum", "Pendulum64", "PairSampler", "TorchView", "ColorDSprites", "DSprites", "DSpritesFile", "NoisyDSprites", "ScreamDSprites", "Glyphs",
+__all__ = ["DATASETS", "BanditAgents", "BatchStream", "Correlated", "HeldOut", "parse_correlations", "parse_holdout", "Drawn", "FactorDataset", "Flow", "Flow64", "Identities", "ImageFolder", "Pendulum", "Pendulum64", "PairSampler", "TorchView", "ColorDSprites", "DSprites", "DSpritesFile", "NoisyDSprites", "ScreamDSprites", "Glyphs",
            "Shadows", "Split", "Squares", "open_dataset", "Shapes3D", "MPI3D", "SmallNORB", "Cars3D"]

@@ -21,8 +21,8 @@ BACKBONES: dict[str, type[Backbone]] = {
     "ada_gvae": AdaGVAE,            # Locatello et al. 2020, pairs, average aggregation
     "ada_mlvae": AdaMLVAE,          # Locatello et al. 2020, pairs, product-of-experts aggregation
     "infogan": InfoGAN,             # Chen et al. 2016
-    "ib_gan": IBGAN,
-    "dr_gan": DRGAN,                # Tran et al. 2017: an encoder-decoder G redraws an identity in a new pose                # Jeon et al. 2021: InfoGAN's bound with an information bottleneck on r
+    "ib_gan": IBGAN,                # Jeon et al. 2021: InfoGAN's bound with an information bottleneck on r
+    "dr_gan": DRGAN,                # Tran et al. 2017: an encoder-decoder G redraws an identity in a new pose
     "qlae": QLAE,                   # Hsu et al. 2023: latents quantised onto learned scalar codebooks
     "tripod": Tripod,               # Hsu et al. 2024: quantised latents, KLM and a normalised Hessian penalty
     "causal_vae": CausalVAE,        # Yang et al. 2021, concept labels and a learned causal graph

@@ -39,7 +39,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -48,7 +47,7 @@ from ..nets import ARCHITECTURES, build_vae_nets
 from ..params import Params, require
 from ..penalties._math import gaussian_kl
 from .base import Axis, Backbone, Batch, Phase, factor_column
-from .vae import MIN_KL, RECONSTRUCTIONS, latent_order, posterior_stats, reconstruction_loss
+from .vae import RECONSTRUCTIONS, latent_axes, reconstruction_loss
 
 OBJECTIVES = ("distib", "vib")
 DISTIB_RECONSTRUCTIONS = ("unit_gaussian", *RECONSTRUCTIONS)
@@ -112,14 +111,10 @@ class DisTIB(Backbone):
         (mu_a, logvar_a), (mu_z, logvar_z) = self.encoder_a(x), self.encoder_z(x)
         return torch.cat([mu_a, mu_z], 1), torch.cat([logvar_a, logvar_z], 1)
 
-    def logits(self, a: torch.Tensor) -> torch.Tensor:
-        """a (B, C1) -> label logits (B, classes)."""
-        return self.classifier(a)
-
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, C, H, W) -> (B,) the label class from the mean of A."""
-        return self.logits(self.encoder_a(x)[0].float()).argmax(1)
+        return self.classifier(self.encoder_a(x)[0].float()).argmax(1)
 
     def _loss(self, batch: Batch):
         if batch.factors is None:
@@ -129,7 +124,7 @@ class DisTIB(Backbone):
         eps = torch.randn(mu.shape, generator=batch.generator, device=mu.device, dtype=mu.dtype)
         code = mu + torch.exp(0.5 * logvar) * eps                                         # (B, C1 + C2)
         a = code[:, :p.label_dim]                                                         # (B, C1)
-        logits = self.logits(a).float()
+        logits = self.classifier(a).float()                                               # (B, classes)
         ce = F.cross_entropy(logits, y)                                                   # -E log q(y | a)
         kl = gaussian_kl(mu, logvar).sum(0) / len(x)                                      # (C1 + C2,)
         kl_a, kl_z = kl[:p.label_dim].sum(), kl[p.label_dim:].sum()
@@ -160,17 +155,10 @@ class DisTIB(Backbone):
         return self.encode(images)[0].float()
 
     def axes(self, images: torch.Tensor, *, steps: int = 9, limit: float = 2.0) -> list[Axis]:
-        """Each latent of A and Z, most informative first: shifts of linspace(-limit, limit, steps) aggregate-
-        posterior standard deviations of ``images`` (as the VAE's)."""
-        if steps < 2 or not limit > 0:
-            raise ValueError(f"a traversal needs steps >= 2 and limit > 0, got steps={steps}, limit={limit}")
-        kl, std = posterior_stats(self, images)                              # (C1 + C2,) each
-        base = np.linspace(-limit, limit, steps)
-        labels = tuple(f"{v:+.1f} sd" for v in base)
-        c1 = self.params.label_dim
-        return [Axis(f"a{d}" if d < c1 else f"z{d - c1}", slice(d, d + 1), base * std[d], "shift", labels,
-                     amount=float(kl[d]), amount_name="KL", active=bool(kl[d] > MIN_KL))
-                for d in latent_order(kl)]
+        """Each latent of A (a0, ...) and Z (z0, ...), most informative first, shifted as the VAE's latents."""
+        c1, c2 = self.params.label_dim, self.params.sample_dim
+        return latent_axes(self, images, steps=steps, limit=limit,
+                           names=[f"a{d}" for d in range(c1)] + [f"z{d}" for d in range(c2)])
 
     def decode(self, points: torch.Tensor) -> torch.Tensor:
         """points (B, C1 + C2) = (a, z) -> mean image (B, C, H, W) in [0, 1]."""

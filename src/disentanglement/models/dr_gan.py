@@ -163,12 +163,13 @@ class DRGAN(GAN):
         code, fake = batch.shared["code"], batch.shared["fake"]
         seen = self.body(fake)
         identity_logits = self.identity_logits(seen)
+        pose_logits = self.pose_head(seen).float()
         identity = F.cross_entropy(identity_logits, y_d)                          # drawn as x's identity
-        pose = F.cross_entropy(self.pose_head(seen).float(), code.pose)           # in the target pose
+        pose = F.cross_entropy(pose_logits, code.pose)                            # in the target pose
         with torch.no_grad():
             self._remember(code.f.detach().float())
             kept = (identity_logits.argmax(1) == y_d).float().mean()
-            posed = (self.pose_head(seen).argmax(1) == code.pose).float().mean()
+            posed = (pose_logits.argmax(1) == code.pose).float().mean()
         loss = identity + pose
         return loss, {"loss": loss, "g_identity": identity, "g_pose": pose, "identity_read": kept, "pose_read": posed}
 

@@ -76,6 +76,24 @@ def latent_order(kl: np.ndarray) -> np.ndarray:
     return np.argsort(-np.asarray(kl), kind="stable")
 
 
+def latent_axes(model, images: torch.Tensor, *, steps: int = 9, limit: float = 2.0, scale: str = "std",
+                names=None) -> list[Axis]:
+    """The axes of a Gaussian-posterior model (``model.encode``: images -> mu, logvar), one per latent, most
+    informative first (mean KL): shifts linspace(-limit, limit, steps) in aggregate-posterior standard deviations
+    of ``images`` (``scale="std"``) or prior units (``"fixed"``); ``names[d]`` names latent d (default z<d>)."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown traversal scale {scale!r}; choose one of: {', '.join(SCALES)}")
+    if steps < 2 or not limit > 0:
+        raise ValueError(f"a traversal needs steps >= 2 and limit > 0, got steps={steps}, limit={limit}")
+    kl, std = posterior_stats(model, images)                             # (D,) each
+    base = np.linspace(-limit, limit, steps)
+    unit = " sd" if scale == "std" else ""
+    labels = tuple(f"{v:+.1f}{unit}" for v in base)
+    return [Axis(names[d] if names else f"z{d}", slice(d, d + 1), base * (std[d] if scale == "std" else 1.0),
+                 "shift", labels, amount=float(kl[d]), amount_name="KL", active=bool(kl[d] > MIN_KL))
+            for d in latent_order(kl)]
+
+
 class VAE(Backbone):
     name = "vae"
     Params = VAEParams
@@ -161,17 +179,7 @@ class VAE(Backbone):
     def axes(self, images: torch.Tensor, *, steps: int = 9, limit: float = 2.0, scale: str = "std") -> list[Axis]:
         """Each latent, most informative first: shifts linspace(-limit, limit, steps), in aggregate-posterior
         standard deviations of ``images`` (``scale="std"``) or prior units (``"fixed"``)."""
-        if scale not in SCALES:
-            raise ValueError(f"unknown traversal scale {scale!r}; choose one of: {', '.join(SCALES)}")
-        if steps < 2 or not limit > 0:
-            raise ValueError(f"a traversal needs steps >= 2 and limit > 0, got steps={steps}, limit={limit}")
-        kl, std = posterior_stats(self, images)                              # (D,) each
-        base = np.linspace(-limit, limit, steps)
-        unit = " sd" if scale == "std" else ""
-        labels = tuple(f"{v:+.1f}{unit}" for v in base)
-        return [Axis(f"z{d}", slice(d, d + 1), base * (std[d] if scale == "std" else 1.0), "shift", labels,
-                     amount=float(kl[d]), amount_name="KL", active=bool(kl[d] > MIN_KL))
-                for d in latent_order(kl)]
+        return latent_axes(self, images, steps=steps, limit=limit, scale=scale)
 
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
         """images (N, C, H, W) -> decode(mu(x)) (N, C, H, W)."""
