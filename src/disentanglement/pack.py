@@ -47,7 +47,7 @@ from torch.overrides import TorchFunctionMode
 from tqdm.auto import tqdm
 
 from .config import Config
-from .data import BatchStream, PairSampler, open_dataset
+from .data import BatchStream, open_dataset, pair_sampler
 from .errors import UserError
 from .models import Backbone, Batch, Phase, build_model
 from .params import Params
@@ -428,7 +428,7 @@ def train_pack(configs: Sequence[Config], outs: Sequence[str | Path], *, device:
     template = stack.template
     sources = [training_source(m.config, dataset, template) for m in members]   # each its own correlations
     try:
-        pairs = PairSampler(dataset.factor_sizes, template.pairs) if template.pairs is not None else None
+        pairs = pair_sampler(dataset, template.pairs)
     except ValueError as err:
         raise UserError(f"--model {config0.model} on {config0.dataset}: {err}") from None
     with ExitStack() as streams_open:

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from typing import Callable, Iterable
 
 from .config import Config, check_run
-from .data import BatchStream, Correlated, HeldOut, PairSampler, Split, open_dataset, parse_correlations, parse_holdout
+from .data import BatchStream, Correlated, HeldOut, Split, pair_sampler, open_dataset, parse_correlations, parse_holdout
 from .errors import UserError
 from .models import Backbone, Batch, Phase, build_model
 from .runs import Run
@@ -106,7 +106,7 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
         say(note)
     model = model.to(dev)
     try:
-        pairs = PairSampler(dataset.factor_sizes, model.pairs) if model.pairs is not None else None
+        pairs = pair_sampler(dataset, model.pairs)
     except ValueError as err:
         raise UserError(f"--model {config.model} on {config.dataset}: {err}") from None
     phases = model.phases()                             # the optimiser steps of one training step, in order

@@ -12,9 +12,10 @@ from .dsprites import DSprites
 from .dsprites_file import DSpritesFile
 from .dsprites_variants import ColorDSprites, NoisyDSprites, ScreamDSprites
 from .identities import Identities
+from .rooms import Rooms
 from .images import ImageFolder
 from .mpi3d import MPI3D
-from .pairs import PairSampler
+from .pairs import PairSampler, TransitionPairs, pair_sampler
 from .pendulum import Flow, Flow64, Pendulum, Pendulum64
 from .shapes3d import Shapes3D
 from .smallnorb import SmallNORB
@@ -40,6 +41,7 @@ DATASETS = {
     "smallnorb": SmallNORB,         # LeCun et al. 2004, instance drawn while rendering
     "cars3d": Cars3D,               # Reed et al. 2015
     "identities": Identities,       # 100 random outlines x 9 poses x 4 x 4 positions: identity and pose (DR-GAN)
+    "rooms": Rooms,                 # an agent in two rooms joined by a door, with its moves (Causal InfoGAN)
     "bandit": BanditAgents,         # Q-learning agents on a two-armed bandit (Dezfouli et al. 2019): behaviour
     "images": ImageFolder,          # a folder of the user's images; factors from attributes.csv / CelebA's list
 }
@@ -54,5 +56,5 @@ def open_dataset(name: str, path: Optional[str] = None, image_size: int = 64) ->
     return cls.open(path, image_size=image_size) if cls.resizable else cls.open(path)
 
 
-__all__ = ["DATASETS", "BanditAgents", "BatchStream", "Correlated", "HeldOut", "parse_correlations", "parse_holdout", "Drawn", "FactorDataset", "Flow", "Flow64", "Identities", "ImageFolder", "Pendulum", "Pendulum64", "PairSampler", "TorchView", "ColorDSprites", "DSprites", "DSpritesFile", "NoisyDSprites", "ScreamDSprites", "Glyphs",
+__all__ = ["DATASETS", "BanditAgents", "BatchStream", "Correlated", "HeldOut", "parse_correlations", "parse_holdout", "Drawn", "FactorDataset", "Flow", "Flow64", "Identities", "ImageFolder", "Pendulum", "Pendulum64", "PairSampler", "Rooms", "TransitionPairs", "pair_sampler", "TorchView", "ColorDSprites", "DSprites", "DSpritesFile", "NoisyDSprites", "ScreamDSprites", "Glyphs",
            "Shadows", "Split", "Squares", "open_dataset", "Shapes3D", "MPI3D", "SmallNORB", "Cars3D"]

@@ -1,5 +1,6 @@
-"""Pairs of observations that share all factors but k: the weak supervision of Locatello et al. 2020
-("Weakly-Supervised Disentanglement Without Compromises", ICML, Sec. 4).
+"""Pairs of observations a model trains on: either pairs that share all factors but k, the weak supervision of
+Locatello et al. 2020 ("Weakly-Supervised Disentanglement Without Compromises", ICML, Sec. 4), or pairs one
+step of a sequential dataset's own dynamics apart (``TransitionPairs``: Causal InfoGAN's (o, o')).
 
 Each pair is (x1, x2): the factors of x1 drawn uniformly (``sample_factors``), then k of its factors chosen
 without replacement among those with more than one value, each redrawn uniformly among its *other* values, so
@@ -13,6 +14,8 @@ numpy's global, unseeded generator.  Ours differ in exactly k factors and draw e
 run's generator, so a seed repeats a run.
 """
 from __future__ import annotations
+
+from typing import Optional, Union
 
 import numpy as np
 
@@ -46,3 +49,26 @@ class PairSampler:
         out = np.array(factors, dtype=np.int64, copy=True)
         out[rows, cols] = (out[rows, cols] + shift) % sizes
         return out
+
+
+class TransitionPairs:
+    """Draw ``factors2`` one step of ``dataset.transition`` after ``factors``: pairs (o, o') of a sequential domain."""
+
+    def __init__(self, dataset):
+        if not callable(getattr(dataset, "transition", None)):
+            raise ValueError(f"pairs one move apart need a dataset with dynamics; {dataset.name} has none: "
+                             f"use --dataset rooms")
+        self.dataset = dataset
+
+    def pair(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """factors (n, K) -> the factors one step later (n, K)."""
+        return self.dataset.transition(factors, rng)
+
+
+def pair_sampler(dataset, pairs: Union[int, str, None]) -> Optional[Union[PairSampler, TransitionPairs]]:
+    """What a model's ``pairs`` asks for: None, k (pairs sharing all factors but k) or "transition"."""
+    if pairs is None:
+        return None
+    if pairs == "transition":
+        return TransitionPairs(dataset)
+    return PairSampler(dataset.factor_sizes, pairs)

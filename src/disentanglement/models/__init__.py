@@ -7,6 +7,7 @@ from .causal_vae import CausalVAE
 from .diffusion_ae import DiffusionAE
 from .distib import DisTIB
 from .dr_gan import DRGAN
+from .causal_infogan import CausalInfoGAN
 from .gan import GAN
 from .hypercoder import Hypercoder
 from .ib_gan import IBGAN
@@ -23,6 +24,7 @@ BACKBONES: dict[str, type[Backbone]] = {
     "infogan": InfoGAN,             # Chen et al. 2016
     "ib_gan": IBGAN,                # Jeon et al. 2021: InfoGAN's bound with an information bottleneck on r
     "dr_gan": DRGAN,                # Tran et al. 2017: an encoder-decoder G redraws an identity in a new pose
+    "causal_infogan": CausalInfoGAN,  # Kurutach et al. 2018: a GAN of transitions (o, o') whose states plan
     "qlae": QLAE,                   # Hsu et al. 2023: latents quantised onto learned scalar codebooks
     "tripod": Tripod,               # Hsu et al. 2024: quantised latents, KLM and a normalised Hessian penalty
     "causal_vae": CausalVAE,        # Yang et al. 2021, concept labels and a learned causal graph
@@ -37,4 +39,4 @@ def build_model(config, dataset) -> Backbone:
     return BACKBONES[config.backbone_name].build(config, dataset)
 
 
-__all__ = ["BACKBONES", "AdaGVAE", "AdaMLVAE", "Axis", "Backbone", "Batch", "CausalVAE", "DiffusionAE", "DRGAN", "DisTIB", "GAN", "Hypercoder", "IBGAN", "InfoGAN", "Phase", "QLAE", "Tripod", "VAE", "build_model"]
+__all__ = ["BACKBONES", "AdaGVAE", "AdaMLVAE", "Axis", "Backbone", "Batch", "CausalInfoGAN", "CausalVAE", "DiffusionAE", "DRGAN", "DisTIB", "GAN", "Hypercoder", "IBGAN", "InfoGAN", "Phase", "QLAE", "Tripod", "VAE", "build_model"]

@@ -5,8 +5,9 @@ A **backbone** (VAE, Ada-GVAE, InfoGAN, later CausalVAE and a diffusion autoenco
 - its settings: ``Params`` (a ``params.Params`` dataclass, the config section named ``name``), the
   training defaults it brings (``config_defaults``) and whether a VAE penalty applies (``uses_penalty``);
 - a verdict on a run before it starts: ``check(config, dataset)``;
-- what it trains on: ``pairs`` — ``None``, or the k of a pair sampler (``data/pairs.py``) when each
-  batch must come with a second image sharing all factors but k;
+- what it trains on: ``pairs`` — ``None``, the k of a pair sampler (``data/pairs.py``) when each
+  batch must come with a second image sharing all factors but k, or "transition" when the second image
+  is one step of the dataset's dynamics later (a sequential domain, e.g. ``rooms``);
 - how it trains: ``phases()``, a list of ``Phase`` run in order each step, one optimiser each;
 - what the metrics score: ``representation(x) -> (B, D)`` (and ``representation_name`` in words;
   ``representation_groups``: the widths of its groups where it is made of vectors, e.g. FDAE's concept
@@ -45,7 +46,7 @@ class Batch:
 
     ``x`` (B, C, H, W) images; ``factors`` (B, K) int64, the factor classes the images were rendered from;
     for a backbone that trains on pairs, ``x2`` (B, C, H, W) and ``factors2`` (B, K) — the second image of
-    each pair, sharing all factors but k.  ``step``; the noise ``generator`` (checkpointed, so a resumed run
+    each pair (sharing all factors but k, or one step of the dataset's dynamics later).  ``step``; the noise ``generator`` (checkpointed, so a resumed run
     draws the same numbers); ``shared``: values one phase leaves for the next.
     """
 
@@ -166,8 +167,9 @@ class Backbone(nn.Module):
         raise NotImplementedError
 
     @property
-    def pairs(self) -> Optional[int]:
-        """None, or the k of the pairs each batch must carry (``Batch.x2``): -1 for k random per pair."""
+    def pairs(self) -> Optional[int | str]:
+        """None, or the pairs each batch must carry (``Batch.x2``): k (-1 for k random per pair), or
+        "transition" (one step of the dataset's dynamics apart)."""
         return None
 
     def phases(self) -> list[Phase]:  # pragma: no cover - abstract

@@ -10,7 +10,8 @@ A GAN subclass says what G's input is and what its auxiliary heads add to the tw
   (``seen``) and its body's ``features`` (B, F) of them (InfoGAN: λ·L_I, its lower bound on I(c; G(z, c));
   IB-GAN: that minus β times an upper bound on I(z; r));
 - ``d_input(x, batch)``: the images as the discriminator sees them (default: as they are; IB-GAN adds
-  instance noise);
+  instance noise); ``real(batch)``: the real data G's drawings are judged against (default: ``batch.x``;
+  Causal InfoGAN: the pair (o, o') stacked on channels);
 - ``generator_heads()``: the parameters that move with G (InfoGAN's Q head); the shared body moves with D,
   as in the authors' code;
 - ``anchor_code(code)``: the code a traversal starts from, given a prior draw (default: the draw itself).
@@ -85,6 +86,10 @@ class GAN(Backbone):
         """Images (B, C, H, W) as the discriminator (and the heads on it) see them."""
         return x
 
+    def real(self, batch: Batch) -> torch.Tensor:
+        """The real data (B, C, H, W) the discriminator tells G's drawings from."""
+        return batch.x
+
     def generator_heads(self) -> list[nn.Parameter]:
         """Parameters that move with G (its auxiliary heads)."""
         return []
@@ -120,7 +125,7 @@ class GAN(Backbone):
         code = self.sample_code(len(batch.x), batch.generator, batch.x.device)
         fake = self.generate(code)                                            # (B, C, H, W)
         batch.shared.update(code=code, fake=fake)
-        real_logit = self.real_fake(self.body(self.d_input(batch.x, batch)))  # (B,)
+        real_logit = self.real_fake(self.body(self.d_input(self.real(batch), batch)))  # (B,)
         seen = self.d_input(fake.detach(), batch)
         features = self.body(seen)                                            # (B, F)
         fake_logit = self.real_fake(features)

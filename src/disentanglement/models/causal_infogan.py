@@ -1,0 +1,262 @@
+"""Causal InfoGAN (Kurutach, Tamar, Yang, Russell & Abbeel, NeurIPS 2018, "Learning Plannable Representations with
+Causal InfoGAN"): a GAN of observation *pairs* whose generative process is a transition in a low-dimensional
+planning model, so that a path in that model's states decodes into a feasible sequence of observations.
+
+The generative model: an abstract state s ~ P(s) = U[-1, 1]^d; the next state s' ~ T(s' | s) = N(μ(s), diag σ²(s));
+noise z ~ N(0, I); G(z, s, s') draws the pair (o, o') (one net, 2C output channels).  The discriminator D judges
+pairs: real ones are two observations one step of the system's dynamics apart (``Batch.x``, ``Batch.x2``).  A
+posterior Q(s | o), one net applied to each observation of a pair, gives the variational bound of the mutual
+information between the transition and the pair,
+
+    I(s; o) + I(s'; o' | s)  >=  E[log Q(s | o)] + H(s)  +  E[log Q(s' | o')] - E[log T(s' | s)]   (the paper's Eq. 5)
+
+and the players minimise  D: the GAN loss;  G, Q, T: the non-saturating GAN loss - λ·(that bound) + w·E Σ σ⁴(s).
+s' is drawn by reparameterisation (s' = μ(s) + σ(s)·ε), so -log T(s'|s) rewards T's entropy; the last term (the
+authors' "transition regularisation") keeps σ small.
+
+Facts from the authors' code (github thanard/causal-infogan, ``model.py``, ``trainer.py``, ``main.py``; the paper's
+full text was not retrievable here, so no number of it is quoted): P uniform on [-1, 1]; T's mean s + 0.1·tanh(net(s))
+with ``learn_mu``, else s; its variance exp(net(s)) with ``learn_var`` (their README's command: ``-learn_var``),
+else τ² with τ = 0.1; T's net two hidden layers of 64; Q a Gaussian with learned variance on a conv trunk of its
+own; the information weight 0.1 and the transition weight 0.1 on Σ σ⁴; Adam 2e-4, β1 0.5 for both players; Q and T
+move with G's optimiser; z standard normal, 2 wide.  Planning: states of the start and goal observations, a path
+between them in the planning model (their continuous model: linear interpolation, which the locally Gaussian T
+makes feasible; their A* search on a discretised state space is not built here), decoded by G with z fixed.
+They map start and goal to states by searching for the generated image nearest the observation, because their Q
+"collapses on real images" (their comment); ours reads Q's mean (``plan``), which on our generated domain works.
+
+Where we differ: Q's variance is fixed at 1 by default and λ = 1 (``learn_q_std`` gives the authors' learned
+variance) — as for our InfoGAN, whose learned variance let log Q(c|x) grow without bound and swamp the GAN loss;
+the discriminator is the GAN base's (spectral norm, D at 1e-3, ``models/gan.py``); d = 4 states (their rope:
+7) for a domain whose true state is 2-D.
+
+What the metrics score: Q's mean (B, d).  What a user turns: points are [z, s] (G draws o from [z, s, s]); the axes
+are the d states over [-1, 1]; anchors are prior draws with s = 0.  Data: a dataset with dynamics (``transition``):
+``rooms``, an agent in two rooms joined by a door (``data/rooms.py``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..nets import build_gan_body
+from ..params import require
+from .base import Axis, Batch
+from .gan import GAN, GANParams
+
+
+@dataclass(frozen=True)
+class CausalInfoGANParams(GANParams):
+    state_dim: int = 4                 # d: the planning model's state s ~ U[-1, 1]^d
+    noise_dim: int = 2                 # z ~ N(0, I)
+    lambda_info: float = 1.0           # λ: weight of the information bound (authors: 0.1 with a learned Q variance)
+    transition_weight: float = 0.1     # w: weight of E Σ σ⁴(s), which keeps T's steps small (authors' transw)
+    learn_var: bool = True             # T's variance σ²(s) = exp(net(s)), else τ²
+    learn_mu: bool = False             # T's mean s + 0.1 tanh(net(s)), else s
+    tau: float = 0.1                   # T's standard deviation when it is not learned
+    hidden: int = 64                   # width of T's two hidden layers
+    learn_q_std: bool = False          # Q(s|o): learned variance (authors), else unit variance
+
+    def validate(self) -> None:
+        super().validate()
+        require(self.state_dim >= 1, f"state_dim must be >= 1, got {self.state_dim}")
+        require(self.noise_dim >= 0, f"noise_dim must be >= 0, got {self.noise_dim}")
+        require(self.lambda_info >= 0, f"lambda_info must be >= 0, got {self.lambda_info}")
+        require(self.transition_weight >= 0, f"transition_weight must be >= 0, got {self.transition_weight}")
+        require(self.tau > 0, f"tau must be > 0, got {self.tau}")
+        require(self.hidden >= 1, f"hidden must be >= 1, got {self.hidden}")
+
+
+@dataclass
+class Transition:
+    """A batch of G's inputs: noise ``z`` (B, n_z), states ``s`` (B, d) and next states ``s_next`` (B, d)."""
+
+    z: torch.Tensor
+    s: torch.Tensor
+    s_next: torch.Tensor
+
+    def to(self, device) -> "Transition":
+        return Transition(self.z.to(device), self.s.to(device), self.s_next.to(device))
+
+
+class TransitionModel(nn.Module):
+    """T(s' | s) = N(μ(s), diag σ²(s)): μ(s) = s (+ 0.1 tanh(net(s)) when learned), σ² = exp(net(s)) or τ²."""
+
+    def __init__(self, params: CausalInfoGANParams):
+        super().__init__()
+        p = params
+        self.learn_mu, self.learn_var, self.tau = p.learn_mu, p.learn_var, p.tau
+        outputs = (p.learn_mu + p.learn_var) * p.state_dim
+        self.net = nn.Sequential(nn.Linear(p.state_dim, p.hidden), nn.ReLU(), nn.Linear(p.hidden, p.hidden), nn.ReLU(),
+                                 nn.Linear(p.hidden, outputs)) if outputs else None
+
+    def forward(self, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """s (B, d) -> (mean (B, d), variance (B, d))."""
+        out = self.net(s).float() if self.net is not None else None
+        d = s.shape[1]
+        mean = s + 0.1 * torch.tanh(out[:, :d]) if self.learn_mu else s
+        var = out[:, -d:].exp() if self.learn_var else torch.full_like(s, self.tau ** 2)
+        return mean, var
+
+    def log_prob(self, s: torch.Tensor, s_next: torch.Tensor) -> torch.Tensor:
+        """log T(s_next | s) (B,)."""
+        mean, var = self(s)
+        return gaussian_log_prob(s_next, mean, var.log())
+
+    def sample(self, s: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """s' = μ(s) + σ(s)·ε (B, d), differentiable in T's parameters."""
+        mean, var = self(s)
+        eps = torch.randn(s.shape, generator=generator, device=s.device)
+        return mean + var.sqrt() * eps
+
+
+def gaussian_log_prob(x: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log N(x; mean, diag exp(logvar)) summed over the last axis: (B, d) -> (B,)."""
+    return (-0.5 * (math.log(2 * math.pi) + logvar + (x - mean) ** 2 / logvar.exp())).sum(-1)
+
+
+class CausalInfoGAN(GAN):
+    name = "causal_infogan"
+    Params = CausalInfoGANParams
+    representation_name = "Q's mean of the planning state s"
+
+    def __init__(self, params: CausalInfoGANParams, observation_shape: tuple[int, int, int]):
+        p = params
+        c, h, w = observation_shape
+        arch = p.net if p.net != "auto" else "dcgan" if h == w and h >= 8 and h & (h - 1) == 0 else "mlp"
+        super().__init__(p, (2 * c, h, w), p.noise_dim + 2 * p.state_dim, arch)     # G draws, D judges, pairs
+        self.frame_shape = tuple(observation_shape)                                  # (C, H, W) of one observation
+        self.q_body = build_gan_body(arch, self.frame_shape, spectral_norm=False)     # Q's own trunk, as the authors'
+        self.q_head = nn.Linear(self.q_body.features, p.state_dim * (2 if p.learn_q_std else 1))
+        self.transition = TransitionModel(p)
+
+    @classmethod
+    def build(cls, config, dataset) -> "CausalInfoGAN":
+        return cls(config.backbone, dataset.observation_shape)
+
+    @classmethod
+    def check(cls, config, dataset) -> list[str]:
+        if not callable(getattr(dataset, "transition", None)):
+            raise ValueError(f"causal_infogan trains on pairs one move apart and {dataset.name} has no dynamics: "
+                             f"use --dataset rooms")
+        return []
+
+    @property
+    def pairs(self) -> str:
+        return "transition"
+
+    # ---- the planning model -------------------------------------------------------------------------
+    def sample_code(self, n: int, generator: torch.Generator | None = None, device=None) -> Transition:
+        """s ~ U[-1, 1]^d, s' ~ T(s'|s) (reparameterised), z ~ N(0, I)."""
+        p = self.params
+        device = device if device is not None else next(self.parameters()).device
+        s = torch.rand(n, p.state_dim, generator=generator, device=device) * 2 - 1
+        z = torch.randn(n, p.noise_dim, generator=generator, device=device)
+        return Transition(z, s, self.transition.sample(s, generator))
+
+    def points(self, code: Transition) -> torch.Tensor:
+        """G's input [z, s, s'] (B, n_z + 2d)."""
+        return torch.cat([code.z, code.s, code.s_next], 1)
+
+    def real(self, batch: Batch) -> torch.Tensor:
+        """The real pair (o, o') stacked on channels (B, 2C, H, W)."""
+        if batch.x2 is None:
+            raise ValueError("Causal InfoGAN trains on pairs one move apart: the batch has no second image")
+        return torch.cat([batch.x, batch.x2], 1)
+
+    # ---- Q and the information bound ----------------------------------------------------------------
+    def generator_heads(self) -> list[nn.Parameter]:
+        return [*self.q_body.parameters(), *self.q_head.parameters(), *self.transition.parameters()]
+
+    def q(self, o: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """o (B, C, H, W) -> Q(s|o): (mean (B, d), log-variance (B, d))."""
+        out = self.q_head(self.q_body(o)).float()
+        d = self.params.state_dim
+        return out[:, :d], (out[:, d:] if self.params.learn_q_std else torch.zeros_like(out[:, :d]))
+
+    def info_bound(self, pair: torch.Tensor, code: Transition) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """E[log Q(s|o) + log Q(s'|o') - log T(s'|s)] (the bound of Eq. 5 without the constant H(s)), and logs
+        of its two parts in nats: I(s; o) >= E log Q(s|o) + d log 2, I(s'; o' | s) >= E log Q(s'|o') - E log T."""
+        c = self.frame_shape[0]
+        o, o_next = pair[:, :c], pair[:, c:]
+        log_q = gaussian_log_prob(code.s, *self.q(o)).mean()
+        log_q_next = gaussian_log_prob(code.s_next, *self.q(o_next)).mean()
+        log_t = self.transition.log_prob(code.s, code.s_next).mean()
+        logs = {"mi_s": log_q.detach() + self.params.state_dim * math.log(2.0),
+                "mi_next": (log_q_next - log_t).detach()}
+        return log_q + log_q_next - log_t, logs
+
+    def objective(self, seen: torch.Tensor, features: torch.Tensor, code: Transition, batch: Batch, player: str):
+        """G, Q, T: λ·(the information bound) - w·E Σ σ⁴(s); D: nothing beyond the game (Q and T move with G)."""
+        if player == "discriminator":
+            return torch.zeros((), device=seen.device), {}
+        p = self.params
+        bound, logs = self.info_bound(seen, code)
+        _, var = self.transition(code.s)
+        small = (var ** 2).sum(1).mean()                                    # E Σ σ⁴: T's steps kept small
+        return p.lambda_info * bound - p.transition_weight * small, {"info_loss": -bound, "t_std": var.sqrt().mean(), **logs}
+
+    # ---- evaluation and planning --------------------------------------------------------------------
+    def representation(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, C, H, W) -> Q's mean of s (B, d)."""
+        return self.q(x)[0]
+
+    def _frames(self, s: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """states s (B, d), noise z (B, n_z) -> G's o for the transition s -> s (B, C, H, W)."""
+        c = self.frame_shape[0]
+        return self.generator(torch.cat([z, s, s], 1))[:, :c].float()
+
+    @torch.no_grad()
+    def plan(self, start: torch.Tensor, goal: torch.Tensor, steps: int = 16,
+             z: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """A visual plan from ``start`` to ``goal`` (each an observation (C, H, W) in [0, 1]): the states Q gives
+        them, the straight path between them in the planning model (``steps`` + 1 states, the authors' continuous
+        planner), each decoded by G with the same z (default 0).  -> (frames (steps + 1, C, H, W), states (steps + 1, d))."""
+        for name, image in (("start", start), ("goal", goal)):
+            if tuple(image.shape) != self.frame_shape or image.min() < 0 or image.max() > 1:
+                raise ValueError(f"the planning {name} must be an image of the domain, shape {self.frame_shape} in "
+                                 f"[0, 1]; got shape {tuple(image.shape)}")
+        if steps < 1:
+            raise ValueError(f"a plan needs steps >= 1, got {steps}")
+        device = next(self.parameters()).device
+        ends = self.representation(torch.stack([start, goal]).to(device))                 # (2, d)
+        t = torch.linspace(0, 1, steps + 1, device=device)[:, None]
+        states = (1 - t) * ends[0] + t * ends[1]                                           # (steps + 1, d)
+        z = torch.zeros(self.params.noise_dim, device=device) if z is None else z.to(device)
+        return self._frames(states, z.expand(len(states), -1)), states
+
+    # ---- what a user turns --------------------------------------------------------------------------
+    def anchors(self, images: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """len(images) draws of z with s = 0 -> points [z, s] (N, n_z + d); the images are not used."""
+        generator = generator if generator is not None else torch.Generator().manual_seed(0)
+        z = torch.randn(len(images), self.params.noise_dim, generator=generator)
+        points = torch.cat([z, torch.zeros(len(images), self.params.state_dim)], 1)
+        return points.to(next(self.parameters()).device)
+
+    def decode(self, points: torch.Tensor) -> torch.Tensor:
+        """points [z, s] (B, n_z + d) -> G's o for the transition s -> s (B, C, H, W)."""
+        n = self.params.noise_dim
+        return self._frames(points[:, n:], points[:, :n])
+
+    def axes(self, images: torch.Tensor | None = None, *, steps: int = 9, limit: float = 1.0) -> list[Axis]:
+        """Each state s_j over linspace(-limit, limit) (the prior's range)."""
+        values = np.linspace(-limit, limit, steps)
+        n = self.params.noise_dim
+        return [Axis(f"s{j}", slice(n + j, n + j + 1), values, "set", tuple(f"{v:+.2g}" for v in values))
+                for j in range(self.params.state_dim)]
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n observations o of prior draws (B, C, H, W)."""
+        code = self.sample_code(n, generator, torch.device("cpu")).to(next(self.parameters()).device)
+        return self.generate(code)[:, :self.frame_shape[0]].float()
+
+    def describe(self) -> str:
+        p = self.params
+        t = "learned σ" if p.learn_var else f"σ = {p.tau:g}"
+        return f"{p.state_dim} planning states, {p.noise_dim} noise dims, T(s'|s) Gaussian with {t}"
