@@ -4,8 +4,9 @@ it imagines between two rooms feasible, move by move, as the domain's readout re
 Both GANs train on ``rooms`` (an agent in two rooms joined by a door, ``data/rooms.py``) at the same length and
 seed: Causal InfoGAN on pairs one move apart, InfoGAN on single scenes with as many continuous codes as Causal
 InfoGAN has planning states (and the same noise width).  Each plans the same way, the authors' continuous planner:
-start and goal scenes mapped to codes by the model's Q, the straight line between them cut into ``--frames``
-steps, each drawn by G with the noise at 0.  The start / goal pairs lie in different rooms (the wall is between
+start and goal scenes mapped to codes — by the authors' projection (the code, among 4,096 prior draws, whose
+drawing with noise 0 is nearest the scene) and, in a second block, by the model's Q — the straight line between
+them cut into ``--frames`` steps, each drawn by G with the noise at 0.  The start / goal pairs lie in different rooms (the wall is between
 them), ``--plans`` of them from a fixed generator.
 
 Each frame is read by the domain's readout (the nearest of the 100 rendered scenes) and judged legible when its
@@ -39,21 +40,27 @@ import numpy as np
 import torch
 
 from disentanglement.data import Rooms
-from disentanglement.data.rooms import CELLS, crosses_wall
+from disentanglement.data.rooms import CELLS, NEIGHBOUR_RMS, WALL_AFTER, crosses_wall
 from disentanglement.runs import load_trained
 
-MODELS = {"causal_infogan": [], "infogan": ["infogan.categorical=[]", "infogan.continuous=4", "infogan.noise_dim=2"]}
-LABELS = {"causal_infogan": "Causal InfoGAN, straight path in s", "infogan": "InfoGAN, interpolation in c"}
-LEGIBLE = 0.5 * np.sqrt(18 / 1024)      # half the RMS distance between neighbouring scenes (two 3x3 squares apart)
+MODELS = {"causal_infogan": [], "infogan": ["infogan.categorical=[]", "infogan.noise_dim=2"]}
+LABELS = {"causal_infogan": "Causal InfoGAN", "infogan": "InfoGAN"}
+# (how the plan's ends are located, the planner): the authors' projection or Q's mean; the straight path or,
+# for Causal InfoGAN, the graph search of its planning model judged by D
+VARIANTS = {"causal_infogan": [("nearest", "line"), ("nearest", "graph"), ("q", "line")],
+            "infogan": [("nearest", "line"), ("q", "line")]}
+HOW = {"nearest.line": "nearest drawing, straight path", "nearest.graph": "nearest drawing, graph search judged by D",
+       "q.line": "Q's mean, straight path"}
+LEGIBLE = 0.5 * NEIGHBOUR_RMS           # half the RMS distance between neighbouring scenes
 
 
-def train_one(out: Path, model: str, seed: int, steps: int) -> Path:
+def train_one(out: Path, model: str, seed: int, steps: int, extra: list) -> Path:
     run = out / f"{model}_s{seed}"
     if (run / "config.yaml").exists():
         args = ["train", "--resume", str(run), "--steps", str(steps)]
     else:
         args = ["train", "--model", model, "--dataset", "rooms", "--steps", str(steps), "--seed", str(seed),
-                "--out", str(run), "--set", "checkpoint_every=500", *[a for s in MODELS[model] for a in ("--set", s)]]
+                "--out", str(run), "--set", "checkpoint_every=500", *[a for s in MODELS[model] + extra for a in ("--set", s)]]
     subprocess.run([sys.executable, "-m", "disentanglement", *args, "--no-report", "--no-progress"], check=True)
     return run
 
@@ -61,8 +68,8 @@ def train_one(out: Path, model: str, seed: int, steps: int) -> Path:
 def tasks(n: int) -> np.ndarray:
     """(n, 2, 2) start and goal cells in different rooms, from a fixed generator."""
     rng = np.random.default_rng(0)
-    left = np.stack([rng.integers(0, 5, n), rng.integers(0, CELLS, n)], 1)
-    right = np.stack([rng.integers(5, CELLS, n), rng.integers(0, CELLS, n)], 1)
+    left = np.stack([rng.integers(0, WALL_AFTER + 1, n), rng.integers(0, CELLS, n)], 1)
+    right = np.stack([rng.integers(WALL_AFTER + 1, CELLS, n), rng.integers(0, CELLS, n)], 1)
     flip = rng.random(n) < 0.5
     start, goal = np.where(flip[:, None], right, left), np.where(flip[:, None], left, right)
     return np.stack([start, goal], 1)
@@ -99,7 +106,17 @@ def judge(dataset: Rooms, frames: np.ndarray, start, goal) -> dict:
 
 
 @torch.no_grad()
-def plans(run: Path, model_name: str, task: np.ndarray, frames: int):
+def infogan_locate(model, images: torch.Tensor, candidates: int = 4096) -> torch.Tensor:
+    """InfoGAN's codes for images by the same search as ``CausalInfoGAN.locate``: the continuous code, among prior
+    draws (noise 0), whose drawing is nearest in L2."""
+    c = torch.rand(candidates, model.params.continuous, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    noise = torch.zeros(candidates, model.params.noise_dim)
+    drawn = torch.cat([model.decode(part) for part in torch.cat([noise, c], 1).split(1024)])
+    return c[torch.cdist(images.flatten(1), drawn.flatten(1)).argmin(1)]
+
+
+@torch.no_grad()
+def plans(run: Path, model_name: str, task: np.ndarray, frames: int, locate: str = "nearest", planner: str = "line"):
     """Every task's plan by the run's model: a list of (T, 1, 32, 32) arrays."""
     _, dataset, model, _ = load_trained(run)
     model.eval()
@@ -107,9 +124,9 @@ def plans(run: Path, model_name: str, task: np.ndarray, frames: int):
     for start, goal in task:
         ends = torch.from_numpy(dataset.images(np.stack([start, goal])))
         if model_name == "causal_infogan":
-            drawn, _ = model.plan(ends[0], ends[1], steps=frames)
+            drawn, _ = model.plan(ends[0], ends[1], steps=frames, locate=locate, planner=planner)
         else:
-            codes = model.representation(ends)                                    # (2, C): Q's continuous means
+            codes = infogan_locate(model, ends) if locate == "nearest" else model.representation(ends)   # (2, C)
             t = torch.linspace(0, 1, frames + 1)[:, None]
             path = (1 - t) * codes[0] + t * codes[1]                               # (T, C)
             noise = torch.zeros(len(path), model.params.noise_dim)
@@ -132,8 +149,9 @@ def score(run: Path, model_name: str, task: np.ndarray, frames: int) -> dict:
         if saved.get("frames") == frames and saved.get("plans") == len(task):
             return saved
     config, dataset, _, step = load_trained(run)
-    out = {"run": run.name, "model": model_name, "seed": config.seed, "step": step, "frames": frames,
-           "plans": len(task), **summarise(dataset, plans(run, model_name, task, frames), task)}
+    out = {"run": run.name, "model": model_name, "seed": config.seed, "step": step, "frames": frames, "plans": len(task)}
+    for locate, planner in VARIANTS[model_name]:
+        out[f"{locate}.{planner}"] = summarise(dataset, plans(run, model_name, task, frames, locate, planner), task)
     done.write_text(json.dumps(out, indent=2))
     return out
 
@@ -148,21 +166,24 @@ def known_rows(task: np.ndarray, frames: int) -> dict:
             "straight line in (x, y), rendered": summarise(dataset, line, task)}
 
 
-def figure(runs: dict, task: np.ndarray, frames: int, path: Path, n: int = 3) -> None:
-    """Rows: the first n tasks planned by each model; columns: every other frame."""
+def figure(runs: dict, task: np.ndarray, frames: int, path: Path, n: int = 3, columns: int = 25) -> None:
+    """Rows: the first n tasks planned by each model and planner (located by the nearest drawing); columns:
+    ``columns`` frames evenly spaced along each plan (a graph plan has as many frames as its path has states)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    shown = list(range(0, frames + 1, 2))
-    rows = [(name, i, plans(run, name, task[:n], frames)[i]) for name, run in runs.items() for i in range(n)]
-    fig, axes = plt.subplots(len(rows), len(shown), figsize=(0.75 * len(shown), 0.85 * len(rows)))
-    for r, (name, i, drawn) in enumerate(rows):
-        for c, f in enumerate(shown):
+    rows = [(f"{LABELS[name]}, {HOW['nearest.' + planner].split(', ')[1]}", i, drawn)
+            for name, planner in (("causal_infogan", "line"), ("causal_infogan", "graph"), ("infogan", "line"))
+            for i, drawn in enumerate(plans(runs[name], name, task[:n], frames, "nearest", planner))]
+    fig, axes = plt.subplots(len(rows), columns, figsize=(0.62 * columns, 0.8 * len(rows)))
+    for r, (label, i, drawn) in enumerate(rows):
+        for c, f in enumerate(np.rint(np.linspace(0, len(drawn) - 1, columns)).astype(int)):
             axes[r, c].imshow(drawn[f, 0], cmap="gray", vmin=0, vmax=1)
             axes[r, c].axis("off")
-        axes[r, 0].set_title(f"{LABELS[name]}: {tuple(task[i, 0])} → {tuple(task[i, 1])}", fontsize=6, loc="left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+        start, goal = (tuple(int(v) for v in cell) for cell in task[i])
+        axes[r, 0].set_title(f"{label} ({len(drawn)} frames): {start} → {goal}", fontsize=7, loc="left")
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.97, bottom=0.01, hspace=0.5, wspace=0.05)
+    fig.savefig(path, dpi=100)
 
 
 def main() -> None:
@@ -172,6 +193,8 @@ def main() -> None:
     parser.add_argument("--plans", type=int, default=200)
     parser.add_argument("--frames", type=int, default=48, help="steps of each plan (frames - 1 transitions + 1)")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--state-dim", type=int, default=4, help="Causal InfoGAN's states = InfoGAN's continuous codes")
+    parser.add_argument("--set", action="append", default=[], help="a setting of Causal InfoGAN (causal_infogan.*)")
     parser.add_argument("--out", default="runs/causal_infogan")
     parser.add_argument("--figure", default="docs/causal_infogan_plans.png")
     args = parser.parse_args()
@@ -180,21 +203,30 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     jobs = [(m, s) for s in seeds for m in MODELS]
     with ThreadPoolExecutor(args.workers) as pool:
-        runs = list(pool.map(lambda job: train_one(out, job[0], job[1], args.steps), jobs))
+        extra = {"causal_infogan": [f"causal_infogan.state_dim={args.state_dim}", *args.set],
+                 "infogan": [f"infogan.continuous={args.state_dim}"]}
+        runs = list(pool.map(lambda job: train_one(out, job[0], job[1], args.steps, extra[job[0]]), jobs))
     task = tasks(args.plans)
     rows = [score(run, m, task, args.frames) for run, (m, _) in zip(runs, jobs)]
     keys = ["feasible", "on_target", "feasible_on_target", "crossing", "legible"]
     lines = [f"rooms, {args.steps} steps; {args.plans} start/goal pairs in different rooms, {args.frames} steps a plan; "
-             f"a frame is legible at RMS < {LEGIBLE:.3f} from its nearest scene", "",
-             "| planner | seed | feasible | on target | feasible and on target | crosses the wall | legible frames |",
-             "|---|---|---|---|---|---|---|"]
-    for name in MODELS:
-        mine = [r for r in rows if r["model"] == name]
-        lines += [f"| {LABELS[name]} | {r['seed']} | " + " | ".join(f"{r[k]:.3f}" for k in keys) + " |" for r in mine]
-        lines.append(f"| {LABELS[name]}, mean ± sd | — | " + " | ".join(
-            f"{np.mean([r[k] for r in mine]):.3f} ± {np.std([r[k] for r in mine]):.3f}" for k in keys) + " |")
+             f"a frame is legible at RMS < {LEGIBLE:.3f} from its nearest scene; ends located by the nearest drawing "
+             f"(the authors' projection) or by Q's mean; the straight path between them, or (Causal InfoGAN) a graph search "
+             f"of its planning model with edges judged by its discriminator", "",
+             "| model | ends, path | seed | feasible | on target | feasible and on target | crosses the wall | legible frames |",
+             "|---|---|---|---|---|---|---|---|"]
+    for variant, how in HOW.items():
+        for name in MODELS:
+            mine = [r for r in rows if r["model"] == name and variant in r]
+            if not mine:
+                continue
+            lines += [f"| {LABELS[name]} | {how} | {r['seed']} | " + " | ".join(f"{r[variant][k]:.3f}" for k in keys) + " |"
+                      for r in mine]
+            lines.append(f"| {LABELS[name]}, mean ± sd | {how} | — | " + " | ".join(
+                f"{np.mean([r[variant][k] for r in mine]):.3f} ± {np.std([r[variant][k] for r in mine]):.3f}"
+                for k in keys) + " |")
     for name, r in known_rows(task, args.frames).items():
-        lines.append(f"| {name} | — | " + " | ".join(f"{r[k]:.3f}" for k in keys) + " |")
+        lines.append(f"| {name} | — | — | " + " | ".join(f"{r[k]:.3f}" for k in keys) + " |")
     text = "\n".join(lines)
     (out / "table.md").write_text(text + "\n")
     print(text)

@@ -32,13 +32,13 @@ def _batch(n=8, seed=0):
 
 
 def test_the_transition_likelihood_is_the_gaussian_closed_form():
-    model = _model()
+    model = _model("causal_infogan.learn_var=true")
     s, s2 = torch.rand(5, 3) * 2 - 1, torch.rand(5, 3) * 2 - 1
     mean, var = model.transition(s)
     torch.testing.assert_close(mean, s)                                         # learn_mu off: T's mean is s
     expected = torch.distributions.Normal(s, var.sqrt()).log_prob(s2).sum(1)
     torch.testing.assert_close(model.transition.log_prob(s, s2), expected)
-    fixed = _model("causal_infogan.learn_var=false", "causal_infogan.tau=0.2")
+    fixed = _model("causal_infogan.tau=0.2")                                  # the default: σ = τ
     assert fixed.transition.net is None
     lp = fixed.transition.log_prob(s, s)                                          # at the mean: -d/2 log(2π τ²)
     torch.testing.assert_close(lp, torch.full((5,), -1.5 * math.log(2 * math.pi * 0.04)))
@@ -47,7 +47,7 @@ def test_the_transition_likelihood_is_the_gaussian_closed_form():
 
 
 def test_the_generator_maximises_the_bound_of_the_paper_less_the_step_penalty():
-    model = _model("causal_infogan.lambda_info=0.5", "causal_infogan.transition_weight=0.3")
+    model = _model("causal_infogan.lambda_info=0.5", "causal_infogan.transition_weight=0.3", "causal_infogan.learn_var=true")
     batch = _batch()
     d_loss, _ = model.phases()[0].loss(batch)
     g_loss, logs = model.phases()[1].loss(batch)
@@ -70,7 +70,7 @@ def test_the_generator_maximises_the_bound_of_the_paper_less_the_step_penalty():
 
 
 def test_the_bound_moves_q_and_t_and_they_move_with_g():
-    model = _model()
+    model = _model("causal_infogan.learn_var=true")
     batch = _batch()
     model.phases()[0].loss(batch)
     g = model.phases()[1]
@@ -85,8 +85,8 @@ def test_the_bound_moves_q_and_t_and_they_move_with_g():
 def test_a_plan_is_g_drawing_the_straight_path_between_q_of_start_and_goal():
     model = _model().eval()
     d = Rooms()
-    start, goal = (torch.from_numpy(im) for im in d.images(np.array([[1, 1], [8, 7]])))
-    frames, states = model.plan(start, goal, steps=6)
+    start, goal = (torch.from_numpy(im) for im in d.images(np.array([[1, 1], [6, 7]])))
+    frames, states = model.plan(start, goal, steps=6, locate="q")
     assert frames.shape == (7, 1, 32, 32) and states.shape == (7, 3)
     ends = model.representation(torch.stack([start, goal]))
     torch.testing.assert_close(states[0], ends[0])
@@ -95,10 +95,33 @@ def test_a_plan_is_g_drawing_the_straight_path_between_q_of_start_and_goal():
     z = torch.zeros(7, 2)
     torch.testing.assert_close(frames, model.generator(torch.cat([z, states, states], 1))[:, :1])
     torch.testing.assert_close(model.decode(torch.cat([z, states], 1)), frames)   # a traversal point is [z, s]
+    near, _ = model.plan(start, goal, steps=2)                                     # the authors' projection
+    located = model.locate(torch.stack([start, goal]), candidates=64)
+    s = (torch.rand(64, 3, generator=torch.Generator().manual_seed(0)) * 2 - 1)
+    drawn = model.decode(torch.cat([torch.zeros(64, 2), s], 1)).flatten(1)
+    for image, state in zip((start, goal), located):
+        best = s[((drawn - image.flatten()) ** 2).sum(1).argmin()]
+        torch.testing.assert_close(state, best)
+    assert near.shape == (3, 1, 32, 32)
     with pytest.raises(ValueError, match=r"planning goal must be an image of the domain, shape \(1, 32, 32\)"):
         model.plan(start, torch.zeros(1, 64, 64))
     with pytest.raises(ValueError, match="planning start must be an image"):
         model.plan(start * 3, goal)
+
+
+def test_a_graph_plan_walks_neighbour_to_neighbour_from_start_to_goal():
+    model = _model().eval()
+    d = Rooms()
+    start, goal = (torch.from_numpy(im) for im in d.images(np.array([[0, 0], [7, 7]])))
+    frames, states = model.plan(start, goal, planner="graph", candidates=200, neighbours=5)
+    ends = model.locate(torch.stack([start, goal]))
+    torch.testing.assert_close(states[0], ends[0])
+    torch.testing.assert_close(states[-1], ends[1])
+    assert frames.shape == (len(states), 1, 32, 32)
+    pool = torch.cat([ends, torch.rand(200, 3, generator=torch.Generator().manual_seed(1)) * 2 - 1])
+    for a, b in zip(states, states[1:]):                 # each step an edge: b among the 5 states nearest a (and a)
+        closer = (torch.cdist(a[None], pool)[0] < (a - b).norm() - 1e-6).sum()
+        assert closer <= 5
 
 
 @pytest.mark.parametrize("dataset, sets, message", [
