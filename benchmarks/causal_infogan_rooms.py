@@ -120,19 +120,42 @@ def plans(run: Path, model_name: str, task: np.ndarray, frames: int, locate: str
     """Every task's plan by the run's model: a list of (T, 1, 32, 32) arrays."""
     _, dataset, model, _ = load_trained(run)
     model.eval()
+    images = torch.from_numpy(dataset.images(task.reshape(-1, 2)))                  # (2n, 1, 32, 32): start, goal, ...
+    if locate == "nearest":
+        located = (model.locate(images) if model_name == "causal_infogan" else infogan_locate(model, images))
+    else:
+        located = model.representation(images)
     out = []
-    for start, goal in task:
-        ends = torch.from_numpy(dataset.images(np.stack([start, goal])))
+    for t in range(len(task)):
+        ends, codes = images[2 * t:2 * t + 2], located[2 * t:2 * t + 2]              # (2, ...) start, goal
         if model_name == "causal_infogan":
-            drawn, _ = model.plan(ends[0], ends[1], steps=frames, locate=locate, planner=planner)
+            drawn, _ = model.plan(ends[0], ends[1], steps=frames, planner=planner, ends=codes)
         else:
-            codes = infogan_locate(model, ends) if locate == "nearest" else model.representation(ends)   # (2, C)
             t = torch.linspace(0, 1, frames + 1)[:, None]
             path = (1 - t) * codes[0] + t * codes[1]                               # (T, C)
             noise = torch.zeros(len(path), model.params.noise_dim)
             drawn = model.decode(torch.cat([noise, path], 1))
         out.append(drawn.numpy())
     return out
+
+
+@torch.no_grad()
+def own_pairs(run: Path, n: int = 2000) -> dict:
+    """Causal InfoGAN's own transitions, read back: G's pairs (o, o') from s ~ P, s' ~ T(s'|s) (noise 0) — the share
+    that are feasible moves (real pairs: 1), and whether G draws s' where it drew it as o': the share of s' whose o'
+    (from G(s, s')) and o (from G(s', s')) read as the same cell — without that a path of small steps in s need not
+    be a path of moves on the grid."""
+    _, dataset, model, _ = load_trained(run)
+    model.eval()
+    code = model.sample_code(n, torch.Generator().manual_seed(2), torch.device("cpu"))
+    code.z.zero_()
+    pair = model.generate(code).numpy()                                             # (n, 2, 32, 32)
+    first, _ = dataset.read(pair[:, :1])
+    second, _ = dataset.read(pair[:, 1:])
+    again, _ = dataset.read(model.decode(torch.cat([code.z, code.s_next], 1)).numpy())
+    return {"pairs_feasible": float(Rooms.feasible(first, second).mean()),
+            "pairs_moving": float((first != second).any(1).mean()),
+            "same_cell": float((second == again).all(1).mean())}
 
 
 def summarise(dataset: Rooms, drawn: list, task: np.ndarray) -> dict:
@@ -146,10 +169,13 @@ def score(run: Path, model_name: str, task: np.ndarray, frames: int) -> dict:
     done = run / "plan_scores.json"
     if done.exists():
         saved = json.loads(done.read_text())
-        if saved.get("frames") == frames and saved.get("plans") == len(task):
+        if saved.get("frames") == frames and saved.get("plans") == len(task) and (
+                model_name != "causal_infogan" or "same_cell" in saved):
             return saved
     config, dataset, _, step = load_trained(run)
     out = {"run": run.name, "model": model_name, "seed": config.seed, "step": step, "frames": frames, "plans": len(task)}
+    if model_name == "causal_infogan":
+        out.update(own_pairs(run))
     for locate, planner in VARIANTS[model_name]:
         out[f"{locate}.{planner}"] = summarise(dataset, plans(run, model_name, task, frames, locate, planner), task)
     done.write_text(json.dumps(out, indent=2))
@@ -227,6 +253,11 @@ def main() -> None:
                 for k in keys) + " |")
     for name, r in known_rows(task, args.frames).items():
         lines.append(f"| {name} | — | — | " + " | ".join(f"{r[k]:.3f}" for k in keys) + " |")
+    mine = [r for r in rows if r["model"] == "causal_infogan"]
+    lines += ["", "Causal InfoGAN's own transitions (2,000 prior draws, noise 0), read back: the share of G's pairs that are "
+              "feasible moves, that move at all, and of next states drawn as the same cell in both places:", "",
+              "| seed | pairs feasible | pairs moving | s' drawn as one cell |", "|---|---|---|---|"]
+    lines += [f"| {r['seed']} | {r['pairs_feasible']:.3f} | {r['pairs_moving']:.3f} | {r['same_cell']:.3f} |" for r in mine]
     text = "\n".join(lines)
     (out / "table.md").write_text(text + "\n")
     print(text)

@@ -47,7 +47,8 @@ def test_the_transition_likelihood_is_the_gaussian_closed_form():
 
 
 def test_the_generator_maximises_the_bound_of_the_paper_less_the_step_penalty():
-    model = _model("causal_infogan.lambda_info=0.5", "causal_infogan.transition_weight=0.3", "causal_infogan.learn_var=true")
+    model = _model("causal_infogan.lambda_info=0.5", "causal_infogan.transition_weight=0.3", "causal_infogan.learn_var=true",
+                   "causal_infogan.learn_q_std=false")
     batch = _batch()
     d_loss, _ = model.phases()[0].loss(batch)
     g_loss, logs = model.phases()[1].loss(batch)
@@ -87,6 +88,7 @@ def test_a_plan_is_g_drawing_the_straight_path_between_q_of_start_and_goal():
     d = Rooms()
     start, goal = (torch.from_numpy(im) for im in d.images(np.array([[1, 1], [6, 7]])))
     frames, states = model.plan(start, goal, steps=6, locate="q")
+    assert model.q(start[None])[1].min() >= math.log(1e-6)                     # a learned variance, floored
     assert frames.shape == (7, 1, 32, 32) and states.shape == (7, 3)
     ends = model.representation(torch.stack([start, goal]))
     torch.testing.assert_close(states[0], ends[0])

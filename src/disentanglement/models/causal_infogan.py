@@ -27,10 +27,11 @@ They map start and goal to states by searching for the generated image nearest t
 Measured on ``rooms`` (6,000 steps): Q's mean put the plans' ends on the right cells for none of 100 tasks, while
 its bound on generated pairs was near its ceiling — Q reads the state from traces G leaves that real scenes lack.
 
-Where we differ: Q's variance is fixed at 1 by default and λ = 1 (``learn_q_std`` gives the authors' learned
-variance) — as for our InfoGAN, whose learned variance let log Q(c|x) grow without bound and swamp the GAN loss;
-the discriminator is the GAN base's (spectral norm, D at 1e-3, ``models/gan.py``); d = 4 states (their rope:
-7) for a domain whose true state is 2-D.
+Where we differ: T's variance is fixed (τ = 0.1, the authors' model without ``learn_var``) by default.  Learned,
+it runs away: -λ E log T rewards log σ and w Σ σ⁴ holds it back, so σ settles where σ⁴ = λ / (4w) — 0.71 at the
+authors' weights, 1.26 at λ = 1 (measured: 1.22 on ``rooms`` at 3,000 steps), a step as wide as the prior itself,
+where a move should be a small step.  The discriminator is the GAN base's (spectral norm, D at 1e-3,
+``models/gan.py``); d = 4 states (their rope: 7) for a domain whose true state is 2-D.
 
 What the metrics score: Q's mean (B, d).  What a user turns: points are [z, s] (G draws o from [z, s, s]); the axes
 are the d states over [-1, 1]; anchors are prior draws with s = 0.  Data: a dataset with dynamics (``transition``):
@@ -62,13 +63,13 @@ LOG_VAR_FLOOR = math.log(1e-6)
 class CausalInfoGANParams(GANParams):
     state_dim: int = 4                 # d: the planning model's state s ~ U[-1, 1]^d
     noise_dim: int = 2                 # z ~ N(0, I)
-    lambda_info: float = 1.0           # λ: weight of the information bound (authors: 0.1 with a learned Q variance)
+    lambda_info: float = 0.1           # λ: weight of the information bound (authors' infow)
     transition_weight: float = 0.1     # w: weight of E Σ σ⁴(s), which keeps T's steps small (authors' transw)
     learn_var: bool = False            # T's variance σ²(s) = exp(net(s)) (authors' command), else τ²
     learn_mu: bool = False             # T's mean s + 0.1 tanh(net(s)), else s
     tau: float = 0.1                   # T's standard deviation when it is not learned
     hidden: int = 64                   # width of T's two hidden layers
-    learn_q_std: bool = False          # Q(s|o): learned variance (authors), else unit variance
+    learn_q_std: bool = True           # Q(s|o): learned variance (authors; floored at 1e-6), else unit variance
 
     def validate(self) -> None:
         super().validate()
@@ -233,13 +234,14 @@ class CausalInfoGAN(GAN):
 
     @torch.no_grad()
     def plan(self, start: torch.Tensor, goal: torch.Tensor, steps: int = 16, z: Optional[torch.Tensor] = None,
-             locate: str = "nearest", planner: str = "line", candidates: int = 1024,
-             neighbours: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+             locate: str = "nearest", planner: str = "line", candidates: int = 1024, neighbours: int = 8,
+             ends: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
         """A visual plan from ``start`` to ``goal`` (each an observation (C, H, W) in [0, 1]) -> (frames (T, C, H, W),
         states (T, d)), each state drawn by G with the same z (default 0).
 
         The ends' states: ``locate`` "nearest" (the authors' search for the state drawn nearest each observation)
-        or "q" (Q's mean).  The path between them: ``planner`` "line", the straight path in the planning model cut
+        or "q" (Q's mean); ``ends`` (2, d) gives them where already located (``locate`` on many images at once).
+        The path between them: ``planner`` "line", the straight path in the planning model cut
         into ``steps`` (T = steps + 1; the authors' continuous planner), or "graph", a search of the planning
         model: ``candidates`` prior states and the ends, each joined to its ``neighbours`` nearest states, an edge
         i -> j costing -log D(G's o_i, o_j) — the discriminator's belief that the pair is a real move (the authors
@@ -255,7 +257,9 @@ class CausalInfoGAN(GAN):
             raise ValueError(f"locate must be 'nearest' or 'q' and planner 'line' or 'graph'; got {locate!r}, {planner!r}")
         device = next(self.parameters()).device
         pair = torch.stack([start, goal]).to(device)
-        ends = self.locate(pair) if locate == "nearest" else self.representation(pair)    # (2, d)
+        if ends is None:
+            ends = self.locate(pair) if locate == "nearest" else self.representation(pair)    # (2, d)
+        ends = ends.to(device)
         z = torch.zeros(self.params.noise_dim, device=device) if z is None else z.to(device)
         states = self.graph_path(ends, z, candidates, neighbours) if planner == "graph" else None
         if states is None:
