@@ -21,11 +21,13 @@ else τ² with τ = 0.1; T's net two hidden layers of 64; Q a Gaussian with lear
 own; the information weight 0.1 and the transition weight 0.1 on Σ σ⁴; Adam 2e-4, β1 0.5 for both players; Q and T
 move with G's optimiser; z standard normal, 2 wide.  Planning: states of the start and goal observations, a path
 between them in the planning model (their continuous model: linear interpolation, which the locally Gaussian T
-makes feasible; their A* search on a discretised state space is not built here), decoded by G with z fixed.
+makes feasible; also an A* search over a discretised state space whose edges a classifier of real pairs judges —
+ours, ``planner="graph"``, is Dijkstra over sampled states with edges judged by D), decoded by G with z fixed.
 They map start and goal to states by searching for the generated image nearest the observation, because their Q
 "collapses on real images" (their comment); so does ``plan`` by default (``locate``), or reads Q's mean.
-Measured on ``rooms`` (6,000 steps): Q's mean put the plans' ends on the right cells for none of 100 tasks, while
-its bound on generated pairs was near its ceiling — Q reads the state from traces G leaves that real scenes lack.
+Measured on ``rooms`` (6,000 steps, unit and learned Q variance alike): Q's mean put the plans' ends on the right
+cells for none of 100 tasks, while its bound on generated pairs was high — Q reads the state from traces G leaves
+that real scenes lack.
 
 Where we differ: T's variance is fixed (τ = 0.1, the authors' model without ``learn_var``) by default.  Learned,
 it runs away: -λ E log T rewards log σ and w Σ σ⁴ holds it back, so σ settles where σ⁴ = λ / (4w) — 0.71 at the
