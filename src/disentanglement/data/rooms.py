@@ -11,7 +11,7 @@ target: both GANs drew it as a dim dot after 3,000 steps, legible in under 13 % 
 The dynamics (``transition``): each step the agent tries one of the four moves (right, left, down, up) uniformly;
 a move off the grid or through the wall leaves it where it is.  ``feasible(a, b)``: b is a or one of its
 neighbours, not across the wall — the one-step reachability a plan is checked against.  ``read(images)``: the
-domain's readout, the scene each image is nearest to (L2 over all 100 renderings) and that distance — exact on
+domain's readout, the scene each image is nearest to (L2 over all 64 renderings) and that distance — exact on
 rendered scenes, and a drawing far from every scene (a smear, two agents) shows as a large distance.
 """
 from __future__ import annotations
