@@ -57,7 +57,7 @@ class Rooms(FactorDataset):
         top, bottom = cell_origin(0, DOOR[0])[1], cell_origin(0, DOOR[-1])[1] + AGENT
         world[top:bottom, WALL_COLUMNS[0]:WALL_COLUMNS[1]] = 0.0                      # the door
         self.world = world                                   # (32, 32): the empty rooms
-        self._all = None                                     # (100, 1024) every scene, flattened, for ``read``
+        self._all = None                                     # (64, 1024) every scene, flattened, for ``read``
 
     def _render(self, factors: np.ndarray, rng=None) -> np.ndarray:
         out = np.repeat(self.world[None, None], len(factors), axis=0)                # (n, 1, 32, 32)
@@ -90,7 +90,7 @@ class Rooms(FactorDataset):
         x = torch.as_tensor(np.asarray(images, dtype=np.float32)).reshape(len(images), -1)
         if x.shape[1] != self._all.shape[1]:
             raise ValueError(f"rooms reads {SIDE}x{SIDE} single-channel images, got shape {tuple(np.shape(images))}")
-        d = torch.cdist(x, self._all)                                                   # (n, 100)
+        d = torch.cdist(x, self._all)                                                   # (n, 64)
         best = d.argmin(1)
         rms = d.gather(1, best[:, None])[:, 0] / np.sqrt(x.shape[1])
         return self.index_to_factors(best.numpy()), rms.numpy()

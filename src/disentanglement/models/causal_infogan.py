@@ -52,8 +52,9 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from torch import nn
 
-from ..nets import build_gan_body
+from ..nets import build_gan_body, gan_arch
 from ..params import require
+from ..penalties._math import gaussian_log_density
 from .base import Axis, Batch
 from .gan import GAN, GANParams
 
@@ -117,18 +118,13 @@ class TransitionModel(nn.Module):
     def log_prob(self, s: torch.Tensor, s_next: torch.Tensor) -> torch.Tensor:
         """log T(s_next | s) (B,)."""
         mean, var = self(s)
-        return gaussian_log_prob(s_next, mean, var.log())
+        return gaussian_log_density(s_next, mean, var.log()).sum(1)
 
     def sample(self, s: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """s' = μ(s) + σ(s)·ε (B, d), differentiable in T's parameters."""
         mean, var = self(s)
         eps = torch.randn(s.shape, generator=generator, device=s.device)
         return mean + var.sqrt() * eps
-
-
-def gaussian_log_prob(x: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """log N(x; mean, diag exp(logvar)) summed over the last axis: (B, d) -> (B,)."""
-    return (-0.5 * (math.log(2 * math.pi) + logvar + (x - mean) ** 2 / logvar.exp())).sum(-1)
 
 
 class CausalInfoGAN(GAN):
@@ -139,7 +135,7 @@ class CausalInfoGAN(GAN):
     def __init__(self, params: CausalInfoGANParams, observation_shape: tuple[int, int, int]):
         p = params
         c, h, w = observation_shape
-        arch = p.net if p.net != "auto" else "dcgan" if h == w and h >= 8 and h & (h - 1) == 0 else "mlp"
+        arch = gan_arch(p.net, observation_shape)
         super().__init__(p, (2 * c, h, w), p.noise_dim + 2 * p.state_dim, arch)     # G draws, D judges, pairs
         self.frame_shape = tuple(observation_shape)                                  # (C, H, W) of one observation
         self.q_body = build_gan_body(arch, self.frame_shape, spectral_norm=False)     # Q's own trunk, as the authors'
@@ -196,8 +192,8 @@ class CausalInfoGAN(GAN):
         of its two parts in nats: I(s; o) >= E log Q(s|o) + d log 2, I(s'; o' | s) >= E log Q(s'|o') - E log T."""
         c = self.frame_shape[0]
         o, o_next = pair[:, :c], pair[:, c:]
-        log_q = gaussian_log_prob(code.s, *self.q(o)).mean()
-        log_q_next = gaussian_log_prob(code.s_next, *self.q(o_next)).mean()
+        log_q = gaussian_log_density(code.s, *self.q(o)).sum(1).mean()
+        log_q_next = gaussian_log_density(code.s_next, *self.q(o_next)).sum(1).mean()
         log_t = self.transition.log_prob(code.s, code.s_next).mean()
         logs = {"mi_s": log_q.detach() + self.params.state_dim * math.log(2.0),
                 "mi_next": (log_q_next - log_t).detach()}
@@ -287,7 +283,7 @@ class CausalInfoGAN(GAN):
         if not np.isfinite(dist[1]):
             return None
         path, node = [], 1
-        while node != -9999 and node >= 0:
+        while node >= 0:                                                 # scipy marks the source's predecessor -9999
             path.append(node)
             node = pred[node]
         return s[torch.as_tensor(path[::-1], device=s.device)]

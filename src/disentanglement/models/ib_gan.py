@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..nets import build_gan_body
+from ..nets import build_gan_body, gan_arch
 from ..nets.ibgan import init_normal
 from ..params import require
 from .base import Axis, Batch
@@ -85,8 +85,7 @@ class IBGAN(GAN):
     def __init__(self, params: IBGANParams, observation_shape: tuple[int, int, int], lr: float = 5e-5):
         p = params
         c, h, w = observation_shape
-        arch = p.net if p.net != "auto" else "ibgan" if (h, w) == (64, 64) else \
-            "dcgan" if h == w and h >= 8 and h & (h - 1) == 0 else "mlp"
+        arch = "ibgan" if p.net == "auto" and (h, w) == (64, 64) else gan_arch(p.net, observation_shape)
         super().__init__(p, observation_shape, p.r_dim, arch)
         self.g_lr = lr
         self.encoder = init_normal(nn.Sequential(nn.Linear(p.noise_dim, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),

@@ -39,6 +39,14 @@ def build_vae_nets(arch: str, observation_shape: tuple[int, int, int], latent_di
     raise ValueError(f"unknown net {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
 
 
+def gan_arch(arch: str, observation_shape: tuple[int, int, int]) -> str:
+    """``arch`` with "auto" resolved: dcgan for square images of side 2^k >= 8, else mlp."""
+    _, height, width = observation_shape
+    if arch != "auto":
+        return arch
+    return "dcgan" if height == width and height >= 8 and height & (height - 1) == 0 else "mlp"
+
+
 def build_gan_nets(arch: str, observation_shape: tuple[int, int, int], input_dim: int, spectral_norm: bool = True):
     """(generator, discriminator body) for ``arch``; "auto" = dcgan for square images of side 2^k >= 8, else mlp.
 
@@ -46,8 +54,7 @@ def build_gan_nets(arch: str, observation_shape: tuple[int, int, int], input_dim
     """
     channels, height, width = observation_shape
     square = height == width and height >= 8 and height & (height - 1) == 0
-    if arch == "auto":
-        arch = "dcgan" if square else "mlp"
+    arch = gan_arch(arch, observation_shape)
     if arch == "ibgan":
         if (height, width) != (64, 64):
             raise ValueError(f"net=ibgan needs 64x64 images, the dataset gives {height}x{width}; use net=dcgan or mlp")
@@ -73,5 +80,5 @@ def build_gan_body(arch: str, observation_shape: tuple[int, int, int], spectral_
 
 
 __all__ = ["IBGANGenerator", "IBGANTrunk", "build_gan_body", "ChenConvDecoder", "ChenConvEncoder", "ChenMLPDecoder", "ChenMLPEncoder", "Conv64Encoder", "Conv64Decoder", "DCGANDiscriminatorBody", "DCGANGenerator", "MLPDecoder",
-           "MLPDiscriminatorBody", "MLPEncoder", "MLPGenerator", "build_gan_nets", "build_vae_nets",
+           "MLPDiscriminatorBody", "MLPEncoder", "MLPGenerator", "build_gan_nets", "build_vae_nets", "gan_arch",
            "ARCHITECTURES", "GAN_ARCHITECTURES"]
