@@ -11,7 +11,7 @@ import pytest
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.tree import DecisionTreeRegressor
 
-from disentanglement.metrics import _gbt
+from disentanglement.metrics import _gbt, _gbt_kernels
 
 def _data(n_classes, n, d, n_test=300, seed=1):
     """x (n, d) continuous (no repeated values), y (n,) balanced labels from a noisy score; test x."""
@@ -78,3 +78,63 @@ def test_tree_equals_sklearn_on_piecewise_constant_residuals(seed, splits_a_cons
     paths = ref.decision_path(x.astype(np.float32)).toarray().astype(bool)  # (N, nodes)
     inner = np.flatnonzero(ref.tree_.children_left != -1)
     assert any(np.ptp(r[paths[:, nd]]) == 0 for nd in inner) == splits_a_constant_node
+
+
+def _grown(data, r, key):
+    """grow_common's outputs on residuals r, and whether it grew the tree."""
+    n_features, n_samples = data.order.shape
+    feats, thrs = np.zeros((3, 4), np.int64), np.full((3, 4), np.inf)
+    leaf, imp = np.empty(n_samples, np.int64), np.empty(n_features)
+    ok = _gbt_kernels.grow_common(r, np.array(key, np.int64), data.order, data.levels, data.xt, data.dense_ties,
+                                  data.any_ties, _gbt._TIE, _gbt._NEAR_PURE, data.proxy, data.shift, data.weight,
+                                  feats, thrs, leaf, imp)
+    return ok, feats, thrs, leaf, imp
+
+
+@pytest.mark.parametrize("case", ["continuous", "duplicated feature", "grid values"])
+def test_compiled_tree_equals_python_tree(case):
+    """The compiled tree (grow_common) is _grow's, bit for bit: splits, thresholds, leaves, importances —
+    also where two features tie for every split (a copied feature: the pick by the key's hash) and where a
+    feature has many equal values (dense ties: those positions are no thresholds)."""
+    rs = np.random.RandomState(5)
+    x = rs.randn(3000, 3)
+    if case == "duplicated feature":
+        x[:, 2] = x[:, 0]
+    if case == "grid values":
+        x[:, 1] = np.round(x[:, 1] * 4) / 4
+    data = _gbt._Data(x)
+    assert data.dense_ties[1] == (case == "grid values")
+    picks = set()
+    for tree in range(6):
+        r = np.tanh(x[:, 0] + np.sin(3 * x[:, 1]) + rs.randn(3000))
+        ok, feats, thrs, leaf, imp = _grown(data, r, (0, tree, 1))
+        assert ok
+        f_ref, t_ref, leaf_ref, imp_ref = _gbt._grow(data, r, (0, tree, 1))
+        for level in range(3):
+            np.testing.assert_array_equal(feats[level, :2 ** level], f_ref[level])
+            np.testing.assert_array_equal(thrs[level, :2 ** level], t_ref[level])
+        np.testing.assert_array_equal(leaf, leaf_ref)
+        np.testing.assert_array_equal(imp, imp_ref)
+        picks |= set(feats[np.isfinite(thrs)].tolist())
+    if case == "duplicated feature":
+        assert {0, 2} <= picks  # the tie went both ways over the trees' keys
+
+
+def test_compiled_tree_leaves_rounding_to_python():
+    """Where residuals are equal on whole nodes, sklearn's rounding decides: grow_common declines and the tree
+    comes from _grow (the case test_tree_equals_sklearn_on_piecewise_constant_residuals pins to sklearn)."""
+    rs = np.random.RandomState(0)
+    x = rs.randn(300, 1)
+    r = (rs.randn(4) * 0.3)[np.digitize(x[:, 0], [-1, 0, 1])]
+    data = _gbt._Data(x)
+    assert not _grown(data, r, (0, 0, 0))[0]
+    feats, thrs = np.zeros((3, 4), np.int64), np.full((3, 4), np.inf)
+    leaf, imp = np.empty(300, np.int64), np.empty(1)
+    assert not _gbt._tree(data, r, (0, 0, 0), feats, thrs, leaf, imp)
+    np.testing.assert_array_equal(leaf, _gbt._grow(data, r, (0, 0, 0))[2])
+
+
+def test_tuple_hash_is_pythons():
+    rs = np.random.RandomState(0)
+    for t in [(0,) * 6, (2 ** 61 - 2,) * 6] + [tuple(int(v) for v in rs.randint(0, 10 ** 6, 6)) for _ in range(500)]:
+        assert _gbt_kernels.tuple_hash(*t) == hash(t)

@@ -9,11 +9,13 @@ two features) are broken at random, as sklearn's random feature order does
 (with a fixed seed here, so results repeat).  Fast because each feature is
 sorted once, each node keeps its samples sorted by stable partitioning, and
 the search over all thresholds of all features of a level is one compiled pass
-(numba, ``_level_proxies``): per feature a running float64 sum of the residuals
+(numba, ``_gbt_kernels.level_proxies``): per feature a running float64 sum of the residuals
 in sorted order — the same sequential sums as a cumulative sum — and each
 position's split score from it, in the same floating-point operations as the
 numpy expression it replaced, so the same bits; the stable partition of every
-feature's order into the children is a second compiled pass (``_partition``).
+feature's order into the children is a second compiled pass (``partition``).  A whole tree is one
+compiled call (``grow_common``) unless one of its nodes needs the exact rounding below or a random
+tie-break; then it is grown here, in Python (``_grow``), as before.
 
 Bit for bit where rounding decides.  Many nodes hold residuals that are all
 equal (samples that shared every earlier leaf); sklearn splits such a node when
@@ -37,9 +39,10 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 
-import numba
 import numpy as np
 from sklearn._loss.loss import HalfBinomialLoss, HalfMultinomialLoss
+
+from ._gbt_kernels import add_tree, grow_common, level_proxies, partition
 
 _EPS = np.finfo(np.float64).eps
 _TIE = np.float32(1e-7)  # sklearn's FEATURE_THRESHOLD, added in float32
@@ -56,97 +59,21 @@ class _Data:
         tied = xs[:, 1:] <= xs[:, :-1] + _TIE  # (D, N-1) near-equal neighbours
         self.dense_ties = tied.mean(axis=1) > 0.01  # check ties per node up front
         self.any_ties = tied.any(axis=1)
-        self.proxy = np.empty(self.xt.shape)  # (D, N) scratch: each level's split scores (``_level_proxies``)
+        self.proxy = np.empty(self.xt.shape)  # (D, N) scratch: each level's split scores (``level_proxies``)
         self.shift, self.weight = np.empty(len(x)), np.empty(len(x))  # (N,) scratch of the same
-        # (D, N) each: the sort orders of levels 1 and 2, reused by every tree (fresh ones cost page faults)
-        self.levels = (np.empty_like(self.order), np.empty_like(self.order))
-
-
-@numba.njit(cache=True, nogil=True)
-def _level_proxies(r, perm, xt, dense_ties, tie, starts, ends, search, proxy, fmax, base, total, shift, weight):
-    """Friedman's split score of every threshold of every feature, for the nodes of one level.
-
-    r (N,) residuals; perm (D, N) each node's samples perm[:, s:e] sorted per feature; nodes [starts[j], ends[j])
-    in order, scored where search[j].  Writes proxy[d, s + i] (the score of the first i + 1 samples going left),
-    fmax[j, d] (its maximum over i), base[j, d] (running sum of the row before the node) and total[j] (the node's
-    sum); shift, weight (N,) are scratch.  The running sum spans the whole row, nodes one after another, and
-    each score is ((cs - n_L * (T / n)) - base)^2 * (n^2 / (n_L * (n - n_L))) in this order of float64
-    operations: the bits of the numpy version this replaced (a cumulative sum of r.take(perm) and those array
-    operations).  Positions between (near-)equal values of a dense-ties feature score -1 (no threshold there)."""
-    n_features = perm.shape[0]
-    n_nodes = len(starts)
-    acc = 0.0  # row 0's running sum: each node's total (the node's sum in row 0's order, as before)
-    for j in range(n_nodes):
-        before = acc
-        for i in range(starts[j], ends[j]):
-            acc += r[perm[0, i]]
-        total[j] = acc - before  # the first node: acc - 0.0, the same bits as acc
-    for d in range(n_features):
-        acc = 0.0
-        for j in range(n_nodes):
-            s, e = starts[j], ends[j]
-            base[j, d] = acc
-            if not search[j]:
-                for i in range(s, e):
-                    acc += r[perm[d, i]]
-                continue
-            if d == 0:  # per position, the same for every feature: n_L * (T / n) and n^2 / (n_L * (n - n_L))
-                nf = float(e - s)
-                t = total[j] / nf
-                nn = float((e - s) * (e - s))
-                for i in range(s, e - 1):
-                    nl = float(i - s + 1)
-                    shift[i] = nl * t
-                    weight[i] = nn / (nl * (nf - nl))
-            best = -np.inf
-            for i in range(s, e - 1):
-                acc += r[perm[d, i]]
-                v = acc - shift[i]
-                if s > 0:
-                    v = v - base[j, d]
-                v = v * v
-                v = v * weight[i]
-                if dense_ties[d] and xt[d, perm[d, i + 1]] <= xt[d, perm[d, i]] + tie:
-                    v = -1.0
-                proxy[d, i] = v
-                if v > best:
-                    best = v
-            acc += r[perm[d, e - 1]]
-            fmax[j, d] = best
-
-
-@numba.njit(cache=True, nogil=True)
-def _partition(perm, side, starts, ends, out):
-    """Each node's samples, per feature, split stably: those going left (side False) to [s, cut), the rest to
-    [cut, e) — the children's sorted orders.  perm, out (D, N); side (N,) bool.  Without branches (a branch on
-    a random side is mispredicted half the time): every sample is written at the left end, which only a left
-    one advances (a right one there is overwritten by the next left one, or by the right part copied after),
-    and to a buffer of the right part."""
-    n_features, n_samples = perm.shape
-    rights = np.empty(n_samples, perm.dtype)
-    for d in range(n_features):
-        for j in range(len(starts)):
-            s, e = starts[j], ends[j]
-            left, n_r = s, 0
-            for i in range(s, e):
-                v = perm[d, i]
-                right = np.int64(side[v])
-                out[d, left] = v
-                rights[n_r] = v
-                left += 1 - right
-                n_r += right
-            for i in range(n_r):
-                out[d, left + i] = rights[i]
+        # (2, D, N): the sort orders of levels 1 and 2, reused by every tree (fresh ones cost page faults)
+        self.levels = np.empty((2, *self.order.shape), self.order.dtype)
 
 
 def _compiled():
     """Load (or, the first time on a machine, compile and cache) the numba kernels: ~0.7 s once a process."""
-    if not _level_proxies.signatures:
-        fit_predict(np.arange(8.0)[:, None], np.arange(8) % 2, n_estimators=1)
+    if not grow_common.signatures:
+        x = np.arange(8.0)[:, None]
+        fit_predict(x, np.arange(8) % 2, [x], n_estimators=1)
 
 
 def _split_node(data, proxy, fmax, base, total, perm, s, e, key):
-    """Best split of samples perm[:, s:e] from the level's scores (``_level_proxies``): (feature, position of
+    """Best split of samples perm[:, s:e] from the level's scores (``level_proxies``): (feature, position of
     last left sample, proxy, near-tie?) or None.  proxy (D, n - 1) is scratch: entries are set to -1 here."""
     fmax = fmax.copy()  # (D,)
     while True:
@@ -272,6 +199,7 @@ def _sk_position(node, xv, r, r2):
     return int(ks[np.argmax(proxy)]) - 1
 
 
+_RETRY = 4  # stages a class's trees are grown in Python after one needed it (``fit_predict``)
 _NEAR_PURE = 1e-9  # nodes with a cheaper impurity below this get sklearn's exact one (rounding error << this)
 
 
@@ -289,8 +217,8 @@ def _grow(data, r, key):
         search = np.array([node.alive and node.e - node.s >= 2 for node in nodes])
         fmax, base = np.empty((len(nodes), n_features)), np.empty((len(nodes), n_features))
         total = np.empty(len(nodes))
-        _level_proxies(r, perm, data.xt, data.dense_ties, _TIE, starts, ends, search, data.proxy, fmax, base, total,
-                       data.shift, data.weight)
+        level_proxies(r, perm, data.xt, data.dense_ties, _TIE, starts, ends, search, data.proxy, fmax,
+                      np.empty(fmax.shape, np.int64), base, total, data.shift, data.weight, True)
         sq = np.bincount(leaf, r2, len(nodes))  # per node sum of squares
         for j, node in enumerate(nodes):
             s, e = node.s, node.e
@@ -328,7 +256,7 @@ def _grow(data, r, key):
         if level == 2:
             break
         children = data.levels[level]  # not perm: the nodes' ``order`` views keep this level's perm
-        _partition(perm, side, starts, ends, children)
+        partition(perm, side, starts, ends, children)
         new = []
         for node, cut in zip(nodes, cuts):
             ok = node.alive and cut < node.e
@@ -338,12 +266,19 @@ def _grow(data, r, key):
     return feats, thrs, leaf, imp
 
 
-def _apply(feats, thrs, xt_flat, n):
-    """Leaf ids (n,) of n samples given as features transposed and flattened, xt_flat (D * n,)."""
-    node, rows = np.zeros(n, dtype=np.int64), np.arange(n)
-    for f, t in zip(feats, thrs):
-        node = 2 * node + (xt_flat.take(f.take(node) * n + rows) > t.take(node))
-    return node
+def _tree(data, r, key, feats, thrs, leaf, imp, compiled=True) -> bool:
+    """A depth-3 tree on residuals r (N,): compiled (if asked) where no node needs sklearn's rounding, else
+    ``_grow`` — the same tree either way.  Fills feats, thrs (3, 4) per level and node, leaf (N,) and imp (D,)
+    (the caller's buffers); returns whether the compiled path grew it."""
+    if compiled and grow_common(r, np.array(key, np.int64), data.order, data.levels, data.xt, data.dense_ties,
+                                data.any_ties, _TIE, _NEAR_PURE, data.proxy, data.shift, data.weight, feats, thrs,
+                                leaf, imp):
+        return True
+    f_lvl, t_lvl, leaf[:], imp[:] = _grow(data, r, key)
+    feats[:], thrs[:] = 0, np.inf
+    for level, (f, t) in enumerate(zip(f_lvl, t_lvl)):
+        feats[level, :len(f)], thrs[level, :len(t)] = f, t
+    return False
 
 
 def fit_predict_each(tasks, n_jobs: int | None = None) -> list:
@@ -417,17 +352,23 @@ def fit_predict(x, y, x_eval=(), *, n_estimators=100, learning_rate=0.1, seed=0)
     factor = None if n_classes == 2 else (n_classes - 1) / n_classes  # sklearn's (K-1)/K on the Newton step
     raw_eval = [np.repeat(raw[:, :1], len(xe) // n_features, axis=1) for xe in evals32]
     imps = []
+    feats, thrs = np.zeros((3, 4), np.int64), np.full((3, 4), np.inf)  # per level and node (node j < 2^level)
+    leaf, imp = np.empty(n_samples, np.int64), np.empty(n_features)
+    # a class whose tree needed Python (near-pure nodes: late stages of few classes) skips the compiled try for
+    # the next _RETRY stages, which would likely fail too (the trees are the same either way)
+    retry = np.zeros(n_trees, np.int64)
     for stage in range(n_estimators):
         grad = loss.gradient(y_true=y_true, raw_prediction=raw[0] if n_trees == 1 else raw.T, n_threads=1)
         neg_grad = np.ascontiguousarray(-grad.reshape(n_samples, n_trees).T)  # (T, N); no copy: grad is F-order
         for k in range(n_trees):
-            feats, thrs, leaf, imp = _grow(data, neg_grad[k], (seed, stage, k))
-            if np.isfinite(thrs[0][0]):  # sklearn averages over trees with a root split
-                imps.append(imp)
+            if not _tree(data, neg_grad[k], (seed, stage, k), feats, thrs, leaf, imp, stage >= retry[k]):
+                retry[k] = stage + _RETRY
+            if np.isfinite(thrs[0, 0]):  # sklearn averages over trees with a root split
+                imps.append(imp.copy())
             value = learning_rate * _leaf_values(leaf, neg_grad[k], y_fit[k], factor)
             raw[k] += value.take(leaf)
             for xe, re in zip(evals32, raw_eval):
-                re[k] += value.take(_apply(feats, thrs, xe, re.shape[1]))
+                add_tree(feats, thrs, xe, value, re[k])
     imp = np.mean(imps, axis=0) if imps else np.zeros(n_features)
     imp = imp / imp.sum() if imp.sum() > 0 else imp
     return imp, [classes[(re[0] >= 0).astype(int) if n_classes == 2 else np.argmax(re, axis=0)]
