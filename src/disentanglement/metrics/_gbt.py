@@ -361,7 +361,8 @@ def fit_predict(x, y, x_eval=(), *, n_estimators=100, learning_rate=0.1, seed=0)
         grad = loss.gradient(y_true=y_true, raw_prediction=raw[0] if n_trees == 1 else raw.T, n_threads=1)
         neg_grad = np.ascontiguousarray(-grad.reshape(n_samples, n_trees).T)  # (T, N); no copy: grad is F-order
         for k in range(n_trees):
-            if not _tree(data, neg_grad[k], (seed, stage, k), feats, thrs, leaf, imp, stage >= retry[k]):
+            compiled = stage >= retry[k]
+            if not _tree(data, neg_grad[k], (seed, stage, k), feats, thrs, leaf, imp, compiled) and compiled:
                 retry[k] = stage + _RETRY
             if np.isfinite(thrs[0, 0]):  # sklearn averages over trees with a root split
                 imps.append(imp.copy())
