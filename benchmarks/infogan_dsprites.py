@@ -38,6 +38,29 @@ LAYOUTS = {   # layout: (model, training settings, --set overrides)
 }
 
 
+SCORES = {"MIG": "mig", "FactorVAE score": "factor_vae.eval_accuracy", "DCI disentanglement": "dci.disentanglement"}
+
+
+def table(out: Path) -> str:
+    """Markdown: one row per finished run (``benchmark.json``) and a mean ± sd row per layout."""
+    rows = ["| run | seed | steps | " + " | ".join(SCORES) + " | train |", "|---" * (len(SCORES) + 4) + "|"]
+    by_layout = {}
+    for path in sorted(out.glob("*_seed*/benchmark.json")):
+        record = json.loads(path.read_text())
+        metrics = record["metrics"]
+        by_layout.setdefault(record["layout"], []).append(metrics)
+        cells = [f"{metrics[key]:.3f}" if key in metrics else "—" for key in SCORES.values()]
+        rows.append(f"| {record['layout']} | {record['seed']} | {record['steps']} | " + " | ".join(cells)
+                    + f" | {record['train_s'] / 60:.0f} min |")
+    for layout, runs in by_layout.items():
+        cells = []
+        for key in SCORES.values():
+            values = [m[key] for m in runs if key in m]
+            cells.append(f"{np.mean(values):.3f} ± {np.std(values):.3f}" if values else "—")
+        rows.append(f"| **{layout}, mean ± sd ({len(runs)} seeds)** | — | — | " + " | ".join(cells) + " | — |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=8000)
@@ -45,7 +68,12 @@ def main() -> None:
     parser.add_argument("--layout", choices=list(LAYOUTS), default="cr")
     parser.add_argument("--out", default="runs/infogan_dsprites")
     parser.add_argument("--factor-vae-votes", type=int, default=2000, help="train votes (study: 10000)")
+    parser.add_argument("--table", action="store_true",
+                        help="print the markdown table of the finished runs under --out (mean ± sd per layout)")
     args = parser.parse_args()
+    if args.table:
+        print(table(Path(args.out)))
+        return
     from disentanglement.metrics import dci, factor_vae_score, mig, sample_codes
 
     model_name, values, overrides = LAYOUTS[args.layout]
