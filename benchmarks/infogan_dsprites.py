@@ -61,6 +61,36 @@ def table(out: Path) -> str:
     return "\n".join(rows)
 
 
+def figure(out: Path, seed: int, path: Path) -> Path:
+    """Each finished run of ``seed``: its traversal grid (one row per code, 9 steps through the prior's range,
+    around one prior draw), titled with the layout, stacked top to bottom into one PNG."""
+    from PIL import Image, ImageDraw
+
+    from disentanglement.viz.traversal import column_labels, grid_image, traversal_grid
+
+    panels = []
+    for run in sorted(out.glob(f"*_seed{seed}")):
+        if not (run / "benchmark.json").exists():
+            continue
+        _, data, model, step = load_trained(run)
+        images = torch.as_tensor(data.sample(64, np.random.RandomState(0))[0])
+        axes = model.axes(images, steps=9)
+        grid = traversal_grid(model, model.anchors(images[:1], torch.Generator().manual_seed(0)), axes)
+        panel = grid_image(grid, [a.title for a in axes], cell=48, col_labels=column_labels(axes))
+        titled = Image.new("RGB", (panel.width, panel.height + 20), (255, 255, 255))
+        titled.paste(panel, (0, 20))
+        ImageDraw.Draw(titled).text((4, 3), f"{run.name}, {step} steps", fill=(0, 0, 0))
+        panels.append(titled)
+    canvas = Image.new("RGB", (max(p.width for p in panels), sum(p.height for p in panels)), (255, 255, 255))
+    top = 0
+    for panel in panels:
+        canvas.paste(panel, (0, top))
+        top += panel.height
+    path.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(path)
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=8000)
@@ -70,9 +100,13 @@ def main() -> None:
     parser.add_argument("--factor-vae-votes", type=int, default=2000, help="train votes (study: 10000)")
     parser.add_argument("--table", action="store_true",
                         help="print the markdown table of the finished runs under --out (mean ± sd per layout)")
+    parser.add_argument("--figure", help="write one PNG of the finished runs' traversals at --seed, stacked")
     args = parser.parse_args()
     if args.table:
         print(table(Path(args.out)))
+        return
+    if args.figure:
+        print(figure(Path(args.out), args.seed, Path(args.figure)))
         return
     from disentanglement.metrics import dci, factor_vae_score, mig, sample_codes
 
