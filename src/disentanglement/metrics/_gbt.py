@@ -14,8 +14,8 @@ in sorted order — the same sequential sums as a cumulative sum — and each
 position's split score from it, in the same floating-point operations as the
 numpy expression it replaced, so the same bits; the stable partition of every
 feature's order into the children is a second compiled pass (``partition``).  A whole tree is one
-compiled call (``grow_common``) unless one of its nodes needs the exact rounding below or a random
-tie-break; then it is grown here, in Python (``_grow``), as before.
+compiled call (``grow_common``, with the same seeded tie-break between features) unless one of its nodes
+needs the exact rounding below; then it is grown here, in Python (``_grow``), as before.
 
 Bit for bit where rounding decides.  Many nodes hold residuals that are all
 equal (samples that shared every earlier leaf); sklearn splits such a node when
