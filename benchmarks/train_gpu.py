@@ -16,6 +16,12 @@ steps in <= 11 minutes.
     python benchmarks/train_gpu.py [--steps 2000] [--repeats 3] [--device cuda]
     python benchmarks/train_gpu.py --ablation --steps 1000     # each speed-up alone, against fp32 eager
     python benchmarks/train_gpu.py --packs 4,16,64 --steps 300  # K runs as one stacked model (pack.py), issue 24
+    python benchmarks/train_gpu.py --graph --steps 300           # the whole step as one CUDA graph, solo and packed
+
+``--graph`` (issue 24, item 1): a bare loop of the study's β-VAE whose whole step — the batch drawn on the
+device, forward, backward, Adam — is captured once as a CUDA graph and replayed, solo and for K runs stacked with
+``torch.func`` (every layer one vmapped kernel; K = 1 is a solo run's kernels), beside the same steps eager; the
+loss after the timed steps shows the replayed graph trains.
 
 ``--packs``: the library's ``pack.Stack`` (what ``disentangle sweep --pack K`` trains) of K study β-VAEs with
 different seeds, fp32, the data of all K drawn on the device in one scatter, each mode (``vmap``: one kernel per
@@ -32,6 +38,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from disentanglement.config import make_config
@@ -46,12 +53,13 @@ from disentanglement.train import train
 class DeviceDSprites:
     """dSprites rendered on ``device``: the 720 sprite masks in device memory, one scatter per batch."""
 
-    def __init__(self, device: torch.device, seed: int = 0):
+    def __init__(self, device: torch.device, seed: int | None = 0):
         data = DSprites()
         self.bank = torch.from_numpy(data._bank).float().to(device)              # (720, 961)
         self.offsets = torch.from_numpy(data._offsets).to(device)                # (961,)
         self.sizes = torch.tensor(data.factor_sizes, device=device)
-        self.gen = torch.Generator(device=device).manual_seed(seed)
+        # seed None: the device's default generator, the one a CUDA graph can capture
+        self.gen = None if seed is None else torch.Generator(device=device).manual_seed(seed)
         self.device = device
 
     def batch(self, n: int) -> torch.Tensor:
@@ -153,15 +161,117 @@ def pack_loop(device: torch.device, k: int, vmapped: bool):
     return step
 
 
+class StudyVAE(nn.Module):
+    """The study's β-VAE (β = 4) as one module whose forward is the loss: x (B, 1, 64, 64) -> scalar."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc, self.dec = Conv64Encoder(1, 10), Conv64Decoder(1, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mu, logvar = self.enc(x)
+        mu, logvar = mu.float(), logvar.float()                                  # (B, 10)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        logits = self.dec(z).float()                                             # (B, 1, 64, 64)
+        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1).mean()
+        kl = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(1).mean()
+        return recon + 4.0 * kl
+
+
+def whole_step(device: torch.device, k: int, graphed: bool, bf16: bool = False):
+    """A step of k study β-VAEs (k = 1: a solo run's kernels; k > 1: parameters stacked, each layer one vmapped
+    kernel), the batch drawn on the device; ``graphed``: captured once as a CUDA graph, then replayed.
+    Returns (step, loss): ``loss`` holds the last step's summed loss."""
+    torch.manual_seed(0)
+    models = [StudyVAE().to(device) for _ in range(k)]
+    if k == 1:
+        params = list(models[0].parameters())
+        forward = models[0]
+    else:
+        stacked, _ = torch.func.stack_module_state(models)                      # name -> (k, *shape)
+        stacked = {name: t.detach().requires_grad_() for name, t in stacked.items()}
+        params = list(stacked.values())
+        per_member = torch.func.vmap(lambda p, x: torch.func.functional_call(models[0], p, (x,)),
+                                     randomness="different")
+
+        def forward(x):                                                          # x (k * 64, 1, 64, 64)
+            return per_member(stacked, x.view(k, 64, 1, IMAGE, IMAGE)).sum()     # members' losses are independent
+    opt = torch.optim.Adam(params, lr=1e-4, foreach=True, capturable=graphed)
+    data = DeviceDSprites(device, seed=None)
+    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+    loss = torch.zeros((), device=device)
+
+    def body():
+        with amp:
+            value = forward(data.batch(64 * k))
+        value.backward()
+        opt.step()
+        return value.detach()
+
+    if not graphed:
+        def step():
+            loss.copy_(body())
+            opt.zero_grad(set_to_none=True)
+        return step, loss
+    side = torch.cuda.Stream(device)                  # warm-up off the capture stream, as torch.cuda.graph asks
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            body()
+            opt.zero_grad(set_to_none=True)
+    torch.cuda.current_stream(device).wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):                     # gradients are allocated here, so each replay overwrites them
+        loss.copy_(body())
+    return graph.replay, loss
+
+
+GRAPH_VARIANTS = {"solo eager": (1, False, False), "solo graph": (1, True, False),
+                  "vmap 16 eager": (16, False, False), "vmap 16 graph": (16, True, False),
+                  "vmap 64 graph": (64, True, False), "vmap 64 graph bf16": (64, True, True)}
+
+
+def graphs(device: torch.device, steps: int, repeats: int) -> None:
+    """images/s of each whole-step variant, alternated ``repeats`` times; the loss each reached."""
+    if device.type != "cuda":
+        print("CUDA graphs need a CUDA device: timing the eager variants only", flush=True)
+    variants = {name: v for name, v in GRAPH_VARIANTS.items() if device.type == "cuda" or not v[1]}
+    loops = {}
+    for name, (k, graphed, bf16) in variants.items():
+        try:                                          # one variant that cannot capture must not take the rest
+            loops[name] = whole_step(device, k, graphed, bf16)
+            rate(loops[name][0], 5, device)
+        except Exception as err:
+            print(f"{name}: failed: {type(err).__name__}: {str(err).splitlines()[0][:300]}", flush=True)
+            loops.pop(name, None)
+    rates: dict = {name: [] for name in loops}
+    for _ in range(repeats):
+        for name, (step, _) in loops.items():
+            rates[name].append(variants[name][0] * rate(step, steps, device))
+        print("images/s:", {name: round(v[-1]) for name, v in rates.items()}, flush=True)
+    base = statistics.median(rates["solo eager"])
+    print(f"{'whole step':<20} {'images/s':>10} {'per run':>9} {'x solo':>7} {'300k steps':>11} {'loss/run':>9}")
+    for name, values in rates.items():
+        k, med = variants[name][0], statistics.median(values)
+        print(f"{name:<20} {med:10.0f} {med / k:9.0f} {med / base:7.2f} {300000 * 64 * k / med / 60:8.1f} min "
+              f"{loops[name][1].item() / k:9.1f}  (runs: {', '.join(f'{v:.0f}' for v in values)})", flush=True)
+
+
 GRID_RUNS, GRID_STEPS = 1800, 300_000        # Locatello et al. 2019: 6 methods x 6 settings x 50 seeds, one dataset
 
 
 def packs(device: torch.device, sizes: list[int], modes: list[str], steps: int, repeats: int) -> None:
     """images/s of packs of each size and mode beside a pack of one, alternated ``repeats`` times."""
     loops = {("solo", 1): pack_loop(device, 1, False)}
-    loops.update({(mode, k): pack_loop(device, k, mode == "vmap") for k in sizes for mode in modes})
-    for step in loops.values():
-        rate(step, 5, device)
+    rate(loops[("solo", 1)], 5, device)
+    for k in sizes:
+        for mode in modes:
+            try:                                      # a pack that fails (memory, vmap) must not take the rest
+                loops[(mode, k)] = pack_loop(device, k, mode == "vmap")
+                rate(loops[(mode, k)], 5, device)
+            except Exception as err:
+                print(f"{mode} {k}: failed: {type(err).__name__}: {str(err).splitlines()[0][:300]}", flush=True)
+                loops.pop((mode, k), None)
     rates: dict = {key: [] for key in loops}
     for _ in range(repeats):
         for (mode, k), step in loops.items():
@@ -184,6 +294,7 @@ def main() -> None:
     parser.add_argument("--ablation", action="store_true", help="only time each speed-up alone")
     parser.add_argument("--packs", help="only time packs of these sizes, e.g. 4,16,64 (pack.py)")
     parser.add_argument("--modes", default="vmap,loop", help="pack modes to time (vmap, loop)")
+    parser.add_argument("--graph", action="store_true", help="only time the whole step captured as a CUDA graph")
     args = parser.parse_args()
     device = torch.device(args.device)
     if device.type == "cuda":
@@ -191,6 +302,8 @@ def main() -> None:
         print(torch.cuda.get_device_name(device), f"torch {torch.__version__}")
     if args.ablation:
         return ablation(device, args.steps)
+    if args.graph:
+        return graphs(device, args.steps, args.repeats)
     if args.packs:
         return packs(device, [int(k) for k in args.packs.split(",")], args.modes.split(","), args.steps, args.repeats)
     loops = {"plain": make_loop(device, False), "fast": make_loop(device, True)}

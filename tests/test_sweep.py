@@ -83,6 +83,18 @@ def test_killed_sweep_resumes_to_the_same_table(straight, tmp_path):
     pd.testing.assert_frame_equal(_table(out), _table(straight[0]))
 
 
+def test_train_only_then_a_plain_sweep_evaluates_to_the_same_table(straight, tmp_path):
+    """Train on one machine (--train-only: no metrics), evaluate on another: the table of a straight sweep."""
+    study, out = _study(tmp_path), tmp_path / "sweep"
+    summary = sweep(study, out, workers=2, progress=False, evaluate=False)
+    assert (summary["finished"], summary["failed"], summary["evaluated"]) == (8, 0, False)
+    statuses = {json.loads(p.read_text())["status"] for p in out.glob("runs/*/status.json")}
+    assert statuses == {"trained"} and not list(out.glob("runs/*/metrics.json"))
+    summary = sweep(study, out, workers=2, progress=False)
+    assert (summary["finished"], summary["skipped_done"], summary["resumed"]) == (8, 0, 0)
+    pd.testing.assert_frame_equal(_table(out), _table(straight[0]))
+
+
 def test_a_failing_run_is_recorded_and_the_rest_go_on(tmp_path):
     text = TINY.replace("seeds: [0, 1]", "seeds: [0]").replace("grid: {penalty.beta: [2, 6]}", "grid: {penalty.beta: [2]}")
     text += """  exploding:

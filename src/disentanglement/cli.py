@@ -159,8 +159,10 @@ def _pretrained(args) -> int:
 
 def _sweep(args) -> int:
     out = args.out or f"sweeps/{Path(args.study).stem}"
-    summary = sweep(args.study, out, workers=args.workers, ray=args.ray, progress=not args.no_progress, pack=args.pack)
-    print(f"sweep {summary['study']}: {summary['runs']} runs — {summary['finished']} finished now "
+    summary = sweep(args.study, out, workers=args.workers, ray=args.ray, progress=not args.no_progress, pack=args.pack,
+                    evaluate=not args.train_only)
+    print(f"sweep {summary['study']}: {summary['runs']} runs — {summary['finished']} "
+          f"{'finished' if summary['evaluated'] else 'trained (not evaluated: rerun without --train-only)'} now "
           f"({summary['resumed']} resumed), {summary['skipped_done']} already done, {summary['failed']} failed"
           f" ({summary['backend']}); {out}/summary.json")
     for failure in summary["failures"]:
@@ -238,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "per worker; default 16 on a GPU, 1 elsewhere (on a CPU a pack is no faster)")
     w.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                    help="run on Ray: a local Ray (no address) or an existing cluster (ADDRESS, e.g. auto or ray://host:10001)")
+    w.add_argument("--train-only", action="store_true",
+                   help="train every run and stop; the same sweep rerun without it evaluates and reports them "
+                        "(e.g. train on a GPU machine, evaluate on CPUs)")
     w.add_argument("--no-progress", action="store_true")
     w.set_defaults(func=_sweep)
 

@@ -66,10 +66,10 @@ class RunSpec:
     metrics: Optional[list[str]]
     report: bool
 
-    def task(self, root: Path) -> dict:
+    def task(self, root: Path, evaluate: bool = True) -> dict:
         """What a worker needs (plain values: it crosses process boundaries)."""
         return {"name": self.name, "dir": str(root / "runs" / self.name), "config": self.config.to_dict(),
-                "metrics": self.metrics, "report": self.report, "cache": str(root / "cache")}
+                "metrics": self.metrics, "report": self.report, "cache": str(root / "cache"), "evaluate": evaluate}
 
 
 @dataclass
@@ -163,6 +163,7 @@ def run_task(task: dict) -> dict:
         if _needs_training(task, config, record):
             train(config, task["dir"], progress=False, tensorboard=False)
         _complete(task)
+        _trained_only(task, record)
     except BaseException as err:  # recorded, and the sweep goes on
         _failed(record, err)
     return _record(task, record, start)
@@ -202,6 +203,7 @@ def run_pack_task(tasks: list[dict]) -> list[dict]:
             if i in errors:
                 raise errors[i]
             _complete(t)
+            _trained_only(t, records[i])
         except BaseException as err:
             _failed(records[i], err)
         _record(t, records[i], start)
@@ -222,10 +224,18 @@ def _complete(task: dict) -> None:
     bad = [k for k, v in last.items() if isinstance(v, float) and not math.isfinite(v)]
     if bad:
         raise FloatingPointError(f"{bad[0]} is {last[bad[0]]} at step {last.get('step')}")
+    if not task.get("evaluate", True):
+        return
     if not run.metrics_path.exists():
         evaluate_run(path, metrics=task["metrics"], progress=False)
     if task["report"] and not (path / "report.html").exists():
         write_report(path, progress=False, predictor_cache=Path(task["cache"]))
+
+
+def _trained_only(task: dict, record: dict) -> None:
+    """A run trained by ``--train-only`` is "trained", not "done": the next sweep without it evaluates it."""
+    if not task.get("evaluate", True):
+        record["status"] = "trained"
 
 
 def _failed(record: dict, err: BaseException) -> None:
@@ -331,8 +341,11 @@ def _ray(ray, units: list[list[dict]], on_done: Callable[[dict], None]) -> None:
 
 # ---- the command ---------------------------------------------------------------------------------------------
 def sweep(study_path: str | Path, out: str | Path, *, workers: int = 1, ray: Optional[str] = None,
-          progress: bool = True, pack: Optional[int] = None) -> dict:
+          progress: bool = True, pack: Optional[int] = None, evaluate: bool = True) -> dict:
     """Run every run of the study not yet done; return and write the summary (``out/summary.json``).
+
+    ``evaluate`` False (``--train-only``): train every run and stop, its status "trained"; the same sweep run
+    again with evaluation (say on a CPU machine, after training on a GPU one) evaluates and reports them.
 
     ``pack``: train up to this many compatible runs (same architecture, data and optimiser; any seed and
     penalty numbers) as one stacked model in one worker (pack.py); None: ``DEFAULT_PACK`` on CUDA, else 1.
@@ -360,15 +373,15 @@ def sweep(study_path: str | Path, out: str | Path, *, workers: int = 1, ray: Opt
     bar.set_postfix(running=min(slots, len(todo)), failed=0)
 
     def on_done(record: dict) -> None:
-        counts["done" if record["status"] == "done" else "failed"] += 1
+        counts["failed" if record["status"] == "failed" else "done"] += 1
         counts["resumed"] += bool(record.get("resumed"))
-        if record["status"] != "done":
+        if record["status"] == "failed":
             failures.append({"name": record["name"], "error": record.get("error")})
         left = len(todo) - counts["done"] - counts["failed"]
         bar.update(1)
         bar.set_postfix(running=min(slots, left), failed=counts["failed"])
 
-    tasks = [r.task(root) for r in todo]
+    tasks = [r.task(root, evaluate) for r in todo]
     units = [[tasks[i] for i in ids] for ids in group([r.config for r in todo], pack)]
     if pack > 1 and units:
         bar.write(f"sweep {study.name}: {len(todo)} runs in {len(units)} pack(s) of up to {pack} (runs pack together "
@@ -382,6 +395,6 @@ def sweep(study_path: str | Path, out: str | Path, *, workers: int = 1, ray: Opt
     summary = {"study": study.name, "runs": len(study.runs), "finished": counts["done"], "failed": counts["failed"],
                "resumed": counts["resumed"], "skipped_done": counts["skipped"], "failures": failures,
                "backend": f"ray {ray}" if ray is not None else f"local, {workers} worker(s)",
-               "packs": len(units), "pack": pack}
+               "packs": len(units), "pack": pack, "evaluated": evaluate}
     atomic_write_text(root / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
