@@ -32,6 +32,7 @@ Locatello et al. 2019 grid for one dataset (1,800 runs of 300k steps) at that ra
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import statistics
 import tempfile
 import time
@@ -231,16 +232,20 @@ GRAPH_VARIANTS = {"solo eager": (1, False, False), "solo graph": (1, True, False
                   "vmap 64 graph": (64, True, False), "vmap 64 graph bf16": (64, True, True)}
 
 
-def graphs(device: torch.device, steps: int, repeats: int) -> None:
-    """images/s of each whole-step variant, alternated ``repeats`` times; the loss each reached."""
+def graphs(device: torch.device, steps: int, repeats: int, names: list[str] | None = None) -> None:
+    """images/s of each whole-step variant (``names``: these only, with "solo eager" always), alternated
+    ``repeats`` times; the loss each reached."""
     if device.type != "cuda":
         print("CUDA graphs need a CUDA device: timing the eager variants only", flush=True)
-    variants = {name: v for name, v in GRAPH_VARIANTS.items() if device.type == "cuda" or not v[1]}
+    keep = set(names or GRAPH_VARIANTS) | {"solo eager"}
+    variants = {name: v for name, v in GRAPH_VARIANTS.items() if name in keep and (device.type == "cuda" or not v[1])}
     loops = {}
     for name, (k, graphed, bf16) in variants.items():
         try:                                          # one variant that cannot capture must not take the rest
+            began = time.perf_counter()
             loops[name] = whole_step(device, k, graphed, bf16)
             rate(loops[name][0], 5, device)
+            print(f"{name}: built and warmed in {time.perf_counter() - began:.1f} s", flush=True)
         except Exception as err:
             print(f"{name}: failed: {type(err).__name__}: {str(err).splitlines()[0][:300]}", flush=True)
             loops.pop(name, None)
@@ -295,6 +300,7 @@ def main() -> None:
     parser.add_argument("--packs", help="only time packs of these sizes, e.g. 4,16,64 (pack.py)")
     parser.add_argument("--modes", default="vmap,loop", help="pack modes to time (vmap, loop)")
     parser.add_argument("--graph", action="store_true", help="only time the whole step captured as a CUDA graph")
+    parser.add_argument("--variants", help=f"with --graph: these only, comma-separated ({', '.join(GRAPH_VARIANTS)})")
     args = parser.parse_args()
     device = torch.device(args.device)
     if device.type == "cuda":
@@ -303,7 +309,8 @@ def main() -> None:
     if args.ablation:
         return ablation(device, args.steps)
     if args.graph:
-        return graphs(device, args.steps, args.repeats)
+        faulthandler.dump_traceback_later(75)          # where a capture hangs, if one does
+        return graphs(device, args.steps, args.repeats, args.variants.split(",") if args.variants else None)
     if args.packs:
         return packs(device, [int(k) for k in args.packs.split(",")], args.modes.split(","), args.steps, args.repeats)
     loops = {"plain": make_loop(device, False), "fast": make_loop(device, True)}

@@ -22,7 +22,7 @@ from .data.dsprites_file import compare as compare_dsprites
 from .registry import BACKBONES, DATASETS, PENALTIES
 from .report import write_report
 from .runs import Run
-from .sweep import sweep
+from .sweep import DEFAULT_PACK, sweep
 from .train import pick_device, summary, train
 from .viz import tensorboard_traversal
 
@@ -237,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--workers", type=int, default=1, help="local processes, one run (or pack) each (default 1)")
     w.add_argument("--pack", type=int, metavar="K",
                    help="train up to K compatible runs (differing in seed and penalty numbers) as one stacked model "
-                        "per worker; default 16 on a GPU, 1 elsewhere (on a CPU a pack is no faster)")
+                        f"per worker; default {DEFAULT_PACK} on a GPU, 1 elsewhere (on a CPU a pack is no faster)")
     w.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                    help="run on Ray: a local Ray (no address) or an existing cluster (ADDRESS, e.g. auto or ray://host:10001)")
     w.add_argument("--train-only", action="store_true",

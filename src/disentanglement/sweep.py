@@ -52,7 +52,9 @@ from .train import train
 
 STUDY_KEYS = ("name", "dataset", "datasets", "dataset_paths", "steps", "seeds", "metrics", "settings", "methods", "report")
 METHOD_KEYS = ("model", "set", "grid", "combine")
-DEFAULT_PACK = 16        # runs per pack on a GPU (issue 24: the launch-bound study nets need many per launch)
+# runs per pack on a GPU: the launch-bound study nets need many per launch. One H200 (BENCHMARKS.md, Packs):
+# images/s x2.05 a solo run's at K = 4, x7.0 at 16, x15.3 at 64 — a study's wall time falls with K up to 64
+DEFAULT_PACK = 64
 
 
 @dataclass(frozen=True)
