@@ -224,7 +224,13 @@ def whole_step(device: torch.device, k: int, graphed: bool, bf16: bool = False):
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):                     # gradients are allocated here, so each replay overwrites them
         loss.copy_(body())
-    return graph.replay, loss
+    alive = (models, params, opt, data)               # the graph reads and writes their memory but holds no
+                                                      # reference: freed, it replays into reused blocks
+
+    def replay():
+        assert alive
+        graph.replay()
+    return replay, loss
 
 
 GRAPH_VARIANTS = {"solo eager": (1, False, False), "solo graph": (1, True, False),
