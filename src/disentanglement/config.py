@@ -51,6 +51,9 @@ class Config:
     # factor combinations never trained on (data/correlated.py): "shape==0&scale>=0.5;..." on the factors' [0, 1]
     # values; the metrics see every combination
     holdout: str = ""
+    # render each batch on the training device from its factors (a dataset whose images are a gather: dSprites),
+    # not in the CPU thread: the same images bit for bit, no host rendering or copy — for big batches on a GPU
+    data_on_device: bool = False
     backbone: Params = field(default_factory=VAEParams)        # the section named backbone_name
     penalty: Optional[Params] = field(default_factory=BetaVAEParams)  # a VAE's penalty; None for other backbones
 

@@ -53,7 +53,8 @@ from .models import Backbone, Batch, Phase, build_model
 from .params import Params
 from .runs import Run
 from .speed import resolve as resolve_speed
-from .train import Result, diverged, make_optimizers, pick_device, resumable_checkpoint, training_source
+from .train import (Result, device_renderer, diverged, make_optimizers, pick_device, resumable_checkpoint,
+                    training_source)
 
 PER_MEMBER = ("seed", "correlations", "holdout")   # config keys that may differ freely between members (each has its own data)
 MODES = ("auto", "vmap", "loop")                 # config keys that may differ freely between members
@@ -376,6 +377,7 @@ def train_pack(configs: Sequence[Config], outs: Sequence[str | Path], *, device:
     vmapped = mode == "vmap" or (mode == "auto" and dev.type == "cuda")
     config0 = configs[0]
     dataset = open_dataset(config0.dataset, config0.dataset_path, config0.image_size)
+    render = device_renderer(config0, dataset, dev)    # one for the pack (the members share the dataset), or None
     members = [_Member(c, Path(o), dev) for c, o in zip(configs, outs)]
 
     models, states = [], []
@@ -413,8 +415,15 @@ def train_pack(configs: Sequence[Config], outs: Sequence[str | Path], *, device:
         def column(get):
             values = [get(d) for d in draws]
             return None if values[0] is None else torch.stack([torch.from_numpy(v) for v in values]).to(dev)
-        return stack.step(step, column(lambda d: d.images), [members[i].noise for i in alive],   # (K, B, C, H, W)
-                          column(lambda d: d.factors), column(lambda d: d.images2), column(lambda d: d.factors2))
+
+        def images(get, get_factors):                                   # (K, B, C, H, W)
+            if render is None:
+                return column(get)
+            factors = column(get_factors)                               # (K, B, F): every member's in one call
+            return None if factors is None else render(factors.flatten(0, 1)).unflatten(0, factors.shape[:2])
+        return stack.step(step, images(lambda d: d.images, lambda d: d.factors), [members[i].noise for i in alive],
+                          column(lambda d: d.factors), images(lambda d: d.images2, lambda d: d.factors2),
+                          column(lambda d: d.factors2))
 
     writers = {}
     if tensorboard:
@@ -432,7 +441,8 @@ def train_pack(configs: Sequence[Config], outs: Sequence[str | Path], *, device:
     except ValueError as err:
         raise UserError(f"--model {config0.model} on {config0.dataset}: {err}") from None
     with ExitStack() as streams_open:
-        streams = [streams_open.enter_context(BatchStream(source, config0.batch_size, m.rng, pairs=pairs))
+        streams = [streams_open.enter_context(BatchStream(source, config0.batch_size, m.rng, pairs=pairs,
+                                                          render=render is None))
                    for m, source in zip(members, sources)]
         while step < steps and alive:
             draws = [next(streams[i]) for i in alive]

@@ -98,8 +98,9 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
     speed = resolve_speed(config, dev)
     torch.manual_seed(config.seed)                      # weight initialisation
     model = build_model(config, dataset)
-    source = training_source(config, dataset, model)    # refuses a model the dataset's factors cannot feed, before
-    run = Run(out)                                      # anything is written
+    source = training_source(config, dataset, model)    # refuses a model the dataset's factors cannot feed,
+    render = device_renderer(config, source, dev)       # and data_on_device a dataset that cannot render there
+    run = Run(out)                                      # (None: the stream's thread renders), before anything is written
     run.create(config)
     state = resumable_checkpoint(run, config)  # on the CPU; load_state_dict moves it
     for note in [*dataset.notes, *check_run(config), *speed.notes]:
@@ -140,8 +141,8 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
 
     def one_step(x: torch.Tensor, drawn) -> dict:
         batch, out = Batch(x, step, noise, torch.from_numpy(drawn.factors).to(dev)), {}
-        if drawn.images2 is not None:
-            batch.x2 = speed.batch(torch.from_numpy(drawn.images2).to(dev, non_blocking=True))
+        if drawn.factors2 is not None:
+            batch.x2 = speed.batch(to_device(drawn.images2, drawn.factors2, render, dev))
             batch.factors2 = torch.from_numpy(drawn.factors2).to(dev)
         for phase in phases:
             if phase.active is not None and not phase.active(step):
@@ -167,10 +168,10 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
     logs: dict[str, float] = {}
     start, start_step = time.perf_counter(), step
     model.train()
-    with BatchStream(source, config.batch_size, rng, pairs=pairs) as stream:
+    with BatchStream(source, config.batch_size, rng, pairs=pairs, render=render is None) as stream:
         while step < config.steps:
             drawn = next(stream)
-            x = speed.batch(torch.from_numpy(drawn.images).to(dev, non_blocking=True))  # (B, C, H, W)
+            x = speed.batch(to_device(drawn.images, drawn.factors, render, dev))  # (B, C, H, W)
             if speed.compile and step == start_step:      # the first call compiles: fall back if it cannot
                 before = snapshot(model, opts, noise)
                 try:
@@ -215,6 +216,25 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
     if not logs:  # nothing left to train: report the last logged values
         logs = {k: v for k, v in (run.read_log() or [{}])[-1].items() if k not in ("step", "time")}
     return Result(run=run, step=step, logs=logs, seconds=seconds if step > start_step else 0.0)
+
+
+def device_renderer(config: Config, source, dev: torch.device):
+    """The dataset's renderer on ``dev`` where ``data_on_device`` asks for one (refused in one line where the
+    dataset has none); None: batches are rendered in the stream's thread and copied."""
+    if not config.data_on_device:
+        return None
+    render = source.torch_renderer(dev)
+    if render is None:
+        raise UserError(f"data_on_device: {config.dataset} cannot render its images on the device (dsprites can); "
+                        "drop --set data_on_device=true")
+    return render
+
+
+def to_device(images, factors, render, dev: torch.device) -> torch.Tensor:
+    """A batch on ``dev`` (B, C, H, W): rendered there from its (B, K) factors, or the thread's images copied."""
+    if render is not None:
+        return render(torch.from_numpy(factors).to(dev))
+    return torch.from_numpy(images).to(dev, non_blocking=True)
 
 
 def training_source(config: Config, dataset, model: Backbone):

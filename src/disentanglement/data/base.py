@@ -138,6 +138,12 @@ class FactorDataset:
                              f"a numpy Generator or RandomState, got {type(rng).__name__}")
         return self._render(f, rng)
 
+    def torch_renderer(self, device: torch.device):
+        """A function from (n, K) int64 factor classes on ``device`` to the very images ``images`` gives
+        ((n, C, H, W) float32, on ``device``), for a dataset that can render there (deterministic, a gather);
+        None for the rest (``data_on_device`` is refused for them)."""
+        return None
+
     def _render(self, factors: np.ndarray, rng=None) -> np.ndarray:  # pragma: no cover - abstract
         """(n, C, H, W) float32 for checked factors; ``rng`` only for a stochastic dataset."""
         raise NotImplementedError

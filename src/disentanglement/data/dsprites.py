@@ -21,6 +21,7 @@ image is one mask pasted at its position — a whole batch in one scatter.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from .base import FactorDataset
 
@@ -94,6 +95,25 @@ class DSprites(FactorDataset):
         out = np.zeros(n * IMAGE * IMAGE, np.float32)
         out[(corner[:, None] + self._offsets[None, :]).reshape(-1)] = self._bank[sprite].reshape(-1)
         return out.reshape(n, 1, IMAGE, IMAGE)
+
+    def torch_renderer(self, device):
+        """``_render`` as one scatter on ``device`` (the sprite bank copied there once); None for a variant
+        whose ``_render`` adds colour, noise or a background."""
+        if type(self)._render is not DSprites._render:
+            return None
+        bank = torch.from_numpy(self._bank).to(device=device, dtype=torch.float32)     # (720, 961)
+        offsets = torch.from_numpy(self._offsets).to(device)                            # (961,)
+
+        def render(factors: torch.Tensor) -> torch.Tensor:                              # (n, 5) -> (n, 1, 64, 64)
+            n = len(factors)
+            shape, scale, orient, pos_x, pos_y = factors.unbind(1)
+            sprite = (shape * len(SCALES) + scale) * len(ORIENTATIONS) + orient        # (n,)
+            corner = (torch.arange(n, device=factors.device) * IMAGE * IMAGE
+                      + (pos_y + FIRST_CENTRE - HALF) * IMAGE + pos_x + FIRST_CENTRE - HALF)  # (n,)
+            out = torch.zeros(n * IMAGE * IMAGE, device=factors.device)
+            out[(corner[:, None] + offsets[None, :]).reshape(-1)] = bank[sprite].reshape(-1)
+            return out.view(n, 1, IMAGE, IMAGE)
+        return render
 
     def pixel_mean(self) -> float:
         """Exact mean pixel over all 737,280 images (position never crops a sprite)."""

@@ -89,5 +89,8 @@ class Split(FactorDataset):
     def images(self, factors, rng=None) -> np.ndarray:
         return self.dataset.images(factors, rng)
 
+    def torch_renderer(self, device):
+        return self.dataset.torch_renderer(device)
+
     def __repr__(self) -> str:
         return f"Split({self.dataset!r}, {self.part!r}: {len(self.index)} of {len(self.dataset)} scenes)"

@@ -23,7 +23,7 @@ from .pairs import PairSampler
 @dataclass
 class Drawn:
     factors: np.ndarray          # (B, K) int64
-    images: np.ndarray           # (B, C, H, W) float32
+    images: Optional[np.ndarray]  # (B, C, H, W) float32; None where the trainer renders on its device
     rng_state: dict              # the data generator's state after drawing this batch
     factors2: Optional[np.ndarray] = None   # (B, K): the pairs' second factors (a PairSampler's)
     images2: Optional[np.ndarray] = None    # (B, C, H, W)
@@ -36,8 +36,9 @@ class BatchStream:
     """
 
     def __init__(self, dataset, batch_size: int, rng: np.random.Generator, ahead: int = 2,
-                 pairs: Optional[PairSampler] = None):
+                 pairs: Optional[PairSampler] = None, render: bool = True):
         self.dataset, self.batch_size, self.rng, self.pairs = dataset, batch_size, rng, pairs
+        self.render = render             # False: factors only (a deterministic dataset rendered on the device)
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, ahead))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._work, name="batch-stream", daemon=True)
@@ -48,8 +49,8 @@ class BatchStream:
             while not self._stop.is_set():
                 factors = self.dataset.sample_factors(self.batch_size, self.rng)   # (B, K)
                 factors2 = self.pairs.pair(factors, self.rng) if self.pairs is not None else None
-                images = self.dataset.images(factors, self.rng)                             # (B, C, H, W)
-                images2 = None if factors2 is None else self.dataset.images(factors2, self.rng)
+                images = self.dataset.images(factors, self.rng) if self.render else None    # (B, C, H, W)
+                images2 = None if factors2 is None or not self.render else self.dataset.images(factors2, self.rng)
                 self._offer(Drawn(factors, images, copy.deepcopy(self.rng.bit_generator.state),
                                   factors2, images2))
         except BaseException as err:  # surfaced in the training loop, not lost in the thread
