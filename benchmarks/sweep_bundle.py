@@ -1,6 +1,6 @@
 """Carry a sweep directory off a borrowed machine in a few small files, and unpack it at home.
 
-    python benchmarks/sweep_bundle.py pack SWEEP_DIR OUT_DIR [--max-mb 15]     # on the GPU machine
+    python benchmarks/sweep_bundle.py pack SWEEP_DIR OUT_DIR [--max-mb 15] [--no-weights]   # on the GPU machine
     python benchmarks/sweep_bundle.py unpack OUT_DIR SWEEP_DIR                   # here; then `disentangle sweep`
 
 A run whose training finished (its checkpoint at the config's ``steps``) travels with its weights alone (the
@@ -20,10 +20,11 @@ import torch
 import yaml
 
 
-def _members(sweep: Path):
-    """(archive name, bytes) of every file of the sweep, weights-only checkpoints for finished runs."""
+def _members(sweep: Path, weights: bool = True):
+    """(archive name, bytes) of every file of the sweep, weights-only checkpoints for finished runs (none at all
+    without ``weights``: runs evaluated where they trained, whose weights are too big to carry)."""
     for path in sorted(sweep.rglob("*")):
-        if not path.is_file():
+        if not path.is_file() or (path.name == "checkpoint.pt" and not weights):
             continue
         name = str(path.relative_to(sweep))
         if path.name == "checkpoint.pt":
@@ -38,12 +39,12 @@ def _members(sweep: Path):
         yield name, path.read_bytes()
 
 
-def pack(sweep: Path, out: Path, max_mb: float, max_files: int) -> None:
+def pack(sweep: Path, out: Path, max_mb: float, max_files: int, weights: bool = True) -> None:
     out.mkdir(parents=True, exist_ok=True)
     bins: list[list[tuple[str, bytes]]] = [[]]
     sizes = [0]
     left: list[str] = []
-    for name, data in sorted(_members(sweep), key=lambda m: -len(m[1])):      # largest first, first fit
+    for name, data in sorted(_members(sweep, weights), key=lambda m: -len(m[1])):      # largest first, first fit
         fit = next((i for i, s in enumerate(sizes) if s + len(data) + 1024 <= max_mb * 1e6), None)
         if fit is None and len(bins) < max_files:
             bins.append([]), sizes.append(0)
@@ -78,12 +79,13 @@ def main() -> None:
     p.add_argument("out", type=Path)
     p.add_argument("--max-mb", type=float, default=15.0)
     p.add_argument("--max-files", type=int, default=5)
+    p.add_argument("--no-weights", action="store_true", help="leave every checkpoint behind (runs evaluated there)")
     u = sub.add_parser("unpack")
     u.add_argument("src", type=Path)
     u.add_argument("sweep", type=Path)
     args = parser.parse_args()
     if args.verb == "pack":
-        pack(args.sweep, args.out, args.max_mb, args.max_files)
+        pack(args.sweep, args.out, args.max_mb, args.max_files, not args.no_weights)
     else:
         unpack(args.src, args.sweep)
 

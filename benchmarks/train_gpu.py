@@ -17,6 +17,7 @@ steps in <= 11 minutes.
     python benchmarks/train_gpu.py --ablation --steps 1000     # each speed-up alone, against fp32 eager
     python benchmarks/train_gpu.py --packs 4,16,64 --steps 300  # K runs as one stacked model (pack.py), issue 24
     python benchmarks/train_gpu.py --graph --steps 300           # the whole step as one CUDA graph, solo and packed
+    python benchmarks/train_gpu.py --trainer --steps 2000        # the trainer, batches from a thread / on the device
 
 ``--graph`` (issue 24, item 1): a bare loop of the study's β-VAE whose whole step — the batch drawn on the
 device, forward, backward, Adam — is captured once as a CUDA graph and replayed, solo and for K runs stacked with
@@ -131,12 +132,27 @@ def rate(step, steps: int, device: torch.device) -> float:
     return 64 * steps / (time.perf_counter() - start)
 
 
-def trainer_rate(steps: int, device: torch.device) -> float:
+def trainer_rate(steps: int, device: torch.device, data_on_device: bool = False) -> float:
     config = make_config({"model": "beta_vae", "dataset": "dsprites", "steps": steps, "log_every": 500,
-                          "checkpoint_every": steps}, ["penalty.beta=4"])
+                          "checkpoint_every": steps, "data_on_device": data_on_device}, ["penalty.beta=4"])
     with tempfile.TemporaryDirectory() as out:
         result = train(config, out, device=str(device), progress=False, tensorboard=False)
     return 64 * steps / result.seconds
+
+
+def trainers(device: torch.device, steps: int, repeats: int) -> None:
+    """``disentangle train``'s images/s with batches from the CPU thread and rendered on the device, alternated."""
+    trainer_rate(100, device), trainer_rate(100, device, True)              # warm-up: CUDA context, cuDNN
+    rates: dict[str, list[float]] = {"CPU thread": [], "data_on_device": []}
+    for _ in range(repeats):
+        rates["CPU thread"].append(trainer_rate(steps, device))
+        rates["data_on_device"].append(trainer_rate(steps, device, True))
+        print("images/s:", {name: round(v[-1]) for name, v in rates.items()}, flush=True)
+    base = statistics.median(rates["CPU thread"])
+    for name, values in rates.items():
+        med = statistics.median(values)
+        print(f"disentangle train, batches from {name:<16} {med:9.0f} images/s  x{med / base:.2f}  "
+              f"(runs: {', '.join(f'{v:.0f}' for v in values)})", flush=True)
 
 
 def matmul_rate(device: torch.device, dtype: torch.dtype, n: int = 8192, reps: int = 20) -> float:
@@ -306,6 +322,8 @@ def main() -> None:
     parser.add_argument("--packs", help="only time packs of these sizes, e.g. 4,16,64 (pack.py)")
     parser.add_argument("--modes", default="vmap,loop", help="pack modes to time (vmap, loop)")
     parser.add_argument("--graph", action="store_true", help="only time the whole step captured as a CUDA graph")
+    parser.add_argument("--trainer", action="store_true",
+                        help="only time disentangle train with batches from the CPU thread and with data_on_device")
     parser.add_argument("--variants", help=f"with --graph: these only, comma-separated ({', '.join(GRAPH_VARIANTS)})")
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -314,6 +332,8 @@ def main() -> None:
         print(torch.cuda.get_device_name(device), f"torch {torch.__version__}")
     if args.ablation:
         return ablation(device, args.steps)
+    if args.trainer:
+        return trainers(device, args.steps, args.repeats)
     if args.graph:
         faulthandler.dump_traceback_later(75)          # where a capture hangs, if one does
         return graphs(device, args.steps, args.repeats, args.variants.split(",") if args.variants else None)

@@ -48,7 +48,7 @@ from .evaluate import evaluate_run
 from .report import write_report
 from .runs import Run, atomic_write_text
 from .pack import group, train_packs
-from .train import train
+from .train import pick_device, train
 
 STUDY_KEYS = ("name", "dataset", "datasets", "dataset_paths", "steps", "seeds", "metrics", "settings", "methods", "report")
 METHOD_KEYS = ("model", "set", "grid", "combine")
@@ -229,7 +229,8 @@ def _complete(task: dict) -> None:
     if not task.get("evaluate", True):
         return
     if not run.metrics_path.exists():
-        evaluate_run(path, metrics=task["metrics"], progress=False)
+        # the codes on the training device (a GPU encodes a dataset in seconds); the metrics on the CPU as always
+        evaluate_run(path, metrics=task["metrics"], progress=False, device=str(pick_device(None)))
     if task["report"] and not (path / "report.html").exists():
         write_report(path, progress=False, predictor_cache=Path(task["cache"]))
 
