@@ -45,7 +45,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from disentanglement.config import make_config
 from disentanglement.data import DSprites
-from disentanglement.data.dsprites import FIRST_CENTRE, HALF, IMAGE
+from disentanglement.data.dsprites import IMAGE
 from disentanglement.models import build_model
 from disentanglement.nets import Conv64Decoder, Conv64Encoder
 from disentanglement.pack import Stack
@@ -53,25 +53,36 @@ from disentanglement.train import train
 
 
 class DeviceDSprites:
-    """dSprites rendered on ``device``: the 720 sprite masks in device memory, one scatter per batch."""
+    """dSprites drawn on ``device``: uniform factors from a device generator, rendered by the library's
+    ``DSprites.torch_renderer`` (the sprite masks in device memory, one scatter per batch)."""
 
     def __init__(self, device: torch.device, seed: int | None = 0):
         data = DSprites()
-        self.bank = torch.from_numpy(data._bank).float().to(device)              # (720, 961)
-        self.offsets = torch.from_numpy(data._offsets).to(device)                # (961,)
+        self.render = data.torch_renderer(device)
         self.sizes = torch.tensor(data.factor_sizes, device=device)
         # seed None: the device's default generator, the one a CUDA graph can capture
         self.gen = None if seed is None else torch.Generator(device=device).manual_seed(seed)
         self.device = device
 
-    def batch(self, n: int) -> torch.Tensor:
-        f = (torch.rand(n, 5, generator=self.gen, device=self.device) * self.sizes).long()   # (n, 5)
-        sprite = (f[:, 0] * 6 + f[:, 1]) * 40 + f[:, 2]                                     # (n,)
-        corner = (torch.arange(n, device=self.device) * IMAGE * IMAGE
-                  + (f[:, 4] + FIRST_CENTRE - HALF) * IMAGE + f[:, 3] + FIRST_CENTRE - HALF)
-        out = torch.zeros(n * IMAGE * IMAGE, device=self.device)
-        out[(corner[:, None] + self.offsets[None]).reshape(-1)] = self.bank[sprite].reshape(-1)
-        return out.view(n, 1, IMAGE, IMAGE)
+    def batch(self, n: int) -> torch.Tensor:                                                # (n, 1, 64, 64)
+        return self.render((torch.rand(n, 5, generator=self.gen, device=self.device) * self.sizes).long())
+
+
+class StudyVAE(nn.Module):
+    """The study's β-VAE (β = 4) as one module whose forward is the loss: x (B, 1, 64, 64) -> scalar."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc, self.dec = Conv64Encoder(1, 10), Conv64Decoder(1, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mu, logvar = self.enc(x)
+        mu, logvar = mu.float(), logvar.float()                                  # (B, 10)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        logits = self.dec(z).float()                                             # (B, 1, 64, 64)
+        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1).mean()
+        kl = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(1).mean()
+        return recon + 4.0 * kl
 
 
 def make_loop(device: torch.device, fast: bool, *, bf16: bool | None = None, channels_last: bool | None = None,
@@ -82,13 +93,12 @@ def make_loop(device: torch.device, fast: bool, *, bf16: bool | None = None, cha
     channels_last = fast if channels_last is None else channels_last
     compiled = fast if compile_mode == "default" else compile_mode is not None
     torch.manual_seed(0)
-    enc, dec = Conv64Encoder(1, 10).to(device), Conv64Decoder(1, 10).to(device)
-    params = [*enc.parameters(), *dec.parameters()]
+    model = StudyVAE().to(device)
     if channels_last:
-        enc.to(memory_format=torch.channels_last), dec.to(memory_format=torch.channels_last)
+        model.to(memory_format=torch.channels_last)
     if compiled:
-        enc.compile(mode=compile_mode), dec.compile(mode=compile_mode)
-    opt = torch.optim.Adam(params, lr=1e-4, foreach=True if fast else None)
+        model.enc.compile(mode=compile_mode), model.dec.compile(mode=compile_mode)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4, foreach=True if fast else None)
     data = DeviceDSprites(device)
     amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
 
@@ -97,13 +107,8 @@ def make_loop(device: torch.device, fast: bool, *, bf16: bool | None = None, cha
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with amp:
-            mu, logvar = enc(x)
-            mu, logvar = mu.float(), logvar.float()
-            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-            logits = dec(z).float()
-        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1).mean()
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(1).mean()
-        (recon + 4.0 * kl).backward()
+            loss = model(x)
+        loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
     return step
@@ -176,23 +181,6 @@ def pack_loop(device: torch.device, k: int, vmapped: bool):
     def step():
         stack.step(next(counter), data.batch(64 * k).view(k, 64, 1, IMAGE, IMAGE), gens)
     return step
-
-
-class StudyVAE(nn.Module):
-    """The study's β-VAE (β = 4) as one module whose forward is the loss: x (B, 1, 64, 64) -> scalar."""
-
-    def __init__(self):
-        super().__init__()
-        self.enc, self.dec = Conv64Encoder(1, 10), Conv64Decoder(1, 10)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mu, logvar = self.enc(x)
-        mu, logvar = mu.float(), logvar.float()                                  # (B, 10)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        logits = self.dec(z).float()                                             # (B, 1, 64, 64)
-        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1).mean()
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(1).mean()
-        return recon + 4.0 * kl
 
 
 def whole_step(device: torch.device, k: int, graphed: bool, bf16: bool = False):
@@ -271,6 +259,7 @@ def graphs(device: torch.device, steps: int, repeats: int, names: list[str] | No
         except Exception as err:
             print(f"{name}: failed: {type(err).__name__}: {str(err).splitlines()[0][:300]}", flush=True)
             loops.pop(name, None)
+    faulthandler.cancel_dump_traceback_later()         # built and captured: no hang to report
     rates: dict = {name: [] for name in loops}
     for _ in range(repeats):
         for name, (step, _) in loops.items():

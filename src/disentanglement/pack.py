@@ -416,14 +416,13 @@ def train_pack(configs: Sequence[Config], outs: Sequence[str | Path], *, device:
             values = [get(d) for d in draws]
             return None if values[0] is None else torch.stack([torch.from_numpy(v) for v in values]).to(dev)
 
-        def images(get, get_factors):                                   # (K, B, C, H, W)
+        def images(get, factors):                                       # (K, B, C, H, W)
             if render is None:
                 return column(get)
-            factors = column(get_factors)                               # (K, B, F): every member's in one call
             return None if factors is None else render(factors.flatten(0, 1)).unflatten(0, factors.shape[:2])
-        return stack.step(step, images(lambda d: d.images, lambda d: d.factors), [members[i].noise for i in alive],
-                          column(lambda d: d.factors), images(lambda d: d.images2, lambda d: d.factors2),
-                          column(lambda d: d.factors2))
+        factors, factors2 = column(lambda d: d.factors), column(lambda d: d.factors2)      # (K, B, F)
+        return stack.step(step, images(lambda d: d.images, factors), [members[i].noise for i in alive], factors,
+                          images(lambda d: d.images2, factors2), factors2)
 
     writers = {}
     if tensorboard:

@@ -164,8 +164,7 @@ def run_task(task: dict) -> dict:
         config = make_config(task["config"])
         if _needs_training(task, config, record):
             train(config, task["dir"], progress=False, tensorboard=False)
-        _complete(task)
-        _trained_only(task, record)
+        record["status"] = _complete(task)
     except BaseException as err:  # recorded, and the sweep goes on
         _failed(record, err)
     return _record(task, record, start)
@@ -204,8 +203,7 @@ def run_pack_task(tasks: list[dict]) -> list[dict]:
         try:
             if i in errors:
                 raise errors[i]
-            _complete(t)
-            _trained_only(t, records[i])
+            records[i]["status"] = _complete(t)
         except BaseException as err:
             _failed(records[i], err)
         _record(t, records[i], start)
@@ -218,8 +216,9 @@ def _needs_training(task: dict, config: Config, record: dict) -> bool:
     return state is None or state["step"] < config.steps
 
 
-def _complete(task: dict) -> None:
-    """After training: refuse a non-finite last loss, evaluate, and (if asked) report."""
+def _complete(task: dict) -> str:
+    """After training: refuse a non-finite last loss, evaluate, and (if asked) report; the run's status —
+    "trained" under ``--train-only`` (the next sweep without it evaluates the run), else "done"."""
     path = Path(task["dir"])
     run = Run(path)
     last = (run.read_log() or [{}])[-1]
@@ -227,18 +226,13 @@ def _complete(task: dict) -> None:
     if bad:
         raise FloatingPointError(f"{bad[0]} is {last[bad[0]]} at step {last.get('step')}")
     if not task.get("evaluate", True):
-        return
+        return "trained"
     if not run.metrics_path.exists():
         # the codes on the training device (a GPU encodes a dataset in seconds); the metrics on the CPU as always
         evaluate_run(path, metrics=task["metrics"], progress=False, device=str(pick_device(None)))
     if task["report"] and not (path / "report.html").exists():
         write_report(path, progress=False, predictor_cache=Path(task["cache"]))
-
-
-def _trained_only(task: dict, record: dict) -> None:
-    """A run trained by ``--train-only`` is "trained", not "done": the next sweep without it evaluates it."""
-    if not task.get("evaluate", True):
-        record["status"] = "trained"
+    return "done"
 
 
 def _failed(record: dict, err: BaseException) -> None:

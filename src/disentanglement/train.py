@@ -139,11 +139,11 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
             "config": config.to_dict(),
         })
 
-    def one_step(x: torch.Tensor, drawn) -> dict:
-        batch, out = Batch(x, step, noise, torch.from_numpy(drawn.factors).to(dev)), {}
+    def one_step(x: torch.Tensor, factors: torch.Tensor, drawn) -> dict:
+        batch, out = Batch(x, step, noise, factors), {}
         if drawn.factors2 is not None:
-            batch.x2 = speed.batch(to_device(drawn.images2, drawn.factors2, render, dev))
             batch.factors2 = torch.from_numpy(drawn.factors2).to(dev)
+            batch.x2 = speed.batch(images_on(drawn.images2, batch.factors2, render, dev))
         for phase in phases:
             if phase.active is not None and not phase.active(step):
                 continue
@@ -171,20 +171,21 @@ def train(config: Config, out: str | Path, *, device: str | None = None, progres
     with BatchStream(source, config.batch_size, rng, pairs=pairs, render=render is None) as stream:
         while step < config.steps:
             drawn = next(stream)
-            x = speed.batch(to_device(drawn.images, drawn.factors, render, dev))  # (B, C, H, W)
+            factors = torch.from_numpy(drawn.factors).to(dev)                       # (B, K)
+            x = speed.batch(images_on(drawn.images, factors, render, dev))          # (B, C, H, W)
             if speed.compile and step == start_step:      # the first call compiles: fall back if it cannot
                 before = snapshot(model, opts, noise)
                 try:
-                    out = one_step(x, drawn)
+                    out = one_step(x, factors, drawn)
                 except Exception as err:
                     if not is_compile_error(err):
                         raise
                     restore(before, model, opts, noise)
                     speed = speed.eager(model, f"{type(err).__name__}: {str(err).splitlines()[0][:120]}")
                     bar.write(f"disentangle: {speed.notes[-1]}", file=sys.stderr)
-                    out = one_step(x, drawn)
+                    out = one_step(x, factors, drawn)
             else:
-                out = one_step(x, drawn)
+                out = one_step(x, factors, drawn)
             data_state = drawn.rng_state
             step += 1
             bar.update(1)
@@ -230,10 +231,11 @@ def device_renderer(config: Config, source, dev: torch.device):
     return render
 
 
-def to_device(images, factors, render, dev: torch.device) -> torch.Tensor:
-    """A batch on ``dev`` (B, C, H, W): rendered there from its (B, K) factors, or the thread's images copied."""
+def images_on(images, factors: torch.Tensor, render, dev: torch.device) -> torch.Tensor:
+    """A batch on ``dev`` (B, C, H, W): rendered there from its (B, K) factors (already on ``dev``), or the
+    stream thread's images copied."""
     if render is not None:
-        return render(torch.from_numpy(factors).to(dev))
+        return render(factors)
     return torch.from_numpy(images).to(dev, non_blocking=True)
 
 
