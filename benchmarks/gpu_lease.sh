@@ -7,7 +7,12 @@
 #   correlated  issue 25, item 3: studies/correlated_dsprites_small.yaml trained (--train-only) and carried back
 #               (benchmarks/sweep_bundle.py), evaluated at home by the same `disentangle sweep` without it
 #   chen        issue 24, item 3a: studies/chen2018_grid.yaml trained and evaluated there; metrics carried back
+#   flow        issue 22, item 5: the Flow fidelity runs (benchmarks/causal_pendulum.py --dataset flow), one process
+#               per run and seed (FLOW_RUNS, "key:seed ..."), all at once on the one card, each scored there on
+#               the held-out scenes (the readouts come trained from home: DISENTANGLE_CACHE=.lease/cache, carried);
+#               the rows come back in flow.json
 #   bash benchmarks/gpu_lease.sh graph packs correlated      # 2026-12-04's lease
+#   bash benchmarks/gpu_lease.sh flow graph                  # 2026-12-04's second lease (carry .lease)
 #   bash benchmarks/gpu_lease.sh graph trainer chen          # the next one
 # Each part has its own time limit; a sweep gets what the measurements before it left of BUDGET_S.
 set -u
@@ -36,6 +41,29 @@ for part in "$@"; do
                     python3 benchmarks/sweep_bundle.py pack /tmp/correlated "$OUT" --max-files 4 2>&1 | log ;;
         chen) sweep studies/chen2018_grid.yaml /tmp/chen --workers 2
               python3 benchmarks/sweep_bundle.py pack /tmp/chen "$OUT" --max-files 2 --no-weights 2>&1 | log ;;
-        *) echo "unknown part $part (graph, packs, trainer, correlated, chen)" | log ;;
+        flow) limit=${FLOW_LIMIT:-$(( $(left) - 15 ))}; start=$(date +%s)
+              export DISENTANGLE_CACHE=${DISENTANGLE_CACHE:-$PWD/.lease/cache}
+              for spec in ${FLOW_RUNS:-causal_zero:1 causal_zero:2 causal_discovered:1 causal_discovered:2 causal_authors:0 causal_authors:1 causal_authors:2 beta_vae:0 beta_vae:1 beta_vae:2}; do
+                  key=${spec%:*}; seed=${spec#*:}
+                  OMP_NUM_THREADS=1 timeout "$limit" python3 benchmarks/causal_pendulum.py --dataset flow --runs "$key" \
+                      --seeds "$seed" ${FLOW_STEPS:+--steps $FLOW_STEPS} --out "/tmp/flow/$key$seed" > "/tmp/flow_$key$seed.log" 2>&1 &
+              done
+              wait
+              echo "flow: $(( $(date +%s) - start )) s (limit $limit)" | log
+              tail -n 3 /tmp/flow_*.log | log
+              python3 - "$OUT/flow.json" <<'PY' 2>&1 | log
+import json, pathlib, sys
+rows = []
+for f in sorted(pathlib.Path("/tmp/flow").glob("*/causal_flow.json")):
+    rows += json.loads(f.read_text())["rows"]
+steps = {}
+for f in pathlib.Path("/tmp/flow").glob("*/*/log.jsonl"):          # how far each run got, finished or not
+    last = f.read_text().strip().splitlines()[-1:]
+    steps[f.parent.name] = json.loads(last[0]).get("step") if last else 0
+pathlib.Path(sys.argv[1]).write_text(json.dumps({"rows": rows, "steps": steps}, indent=1) + "\n")
+print(len(rows), "rows;", "steps reached:", steps)
+PY
+              ;;
+        *) echo "unknown part $part (graph, packs, trainer, correlated, chen, flow)" | log ;;
     esac
 done
