@@ -70,6 +70,24 @@ def test_images_shape_range_deterministic(cls, size):
     assert factors.tolist() == [n - 1 for n in ds.factor_sizes]
 
 
+@pytest.mark.parametrize("cls", [Pendulum, Flow])
+def test_scenes_drawn_once_are_the_scenes_drawn(cls, monkeypatch):
+    ds = cls(size=24)
+    f = ds.sample_factors(40, np.random.default_rng(7))
+    f[-1] = f[0]                                             # a scene twice in one batch
+    drawn = []
+    render = type(ds)._render
+    monkeypatch.setattr(type(ds), "_render", lambda self, x: drawn.append(len(x)) or render(self, x))
+    first = ds.images(f)
+    assert np.array_equal(first, render(ds, f))              # bit for bit the fresh drawing
+    again = cls(size=24).images(f[::-1])                      # another instance: kept, not drawn again
+    assert np.array_equal(again, first[::-1]) and sum(drawn) == len(np.unique(ds.factors_to_index(f)))
+    again[:] = 0                                             # the caller's copy, not the kept scenes
+    assert np.array_equal(ds.images(f), first)
+    monkeypatch.setattr("disentanglement.data.pendulum.SCENE_MEMO_BYTES", 0)
+    assert cls(size=23)._memo() is None and np.array_equal(cls(size=23).images(f[:2]), render(cls(size=23), f[:2]))
+
+
 def test_bad_size_and_factors(pend):
     with pytest.raises(ValueError):
         Pendulum(size=2)
