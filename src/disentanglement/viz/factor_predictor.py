@@ -24,7 +24,7 @@ from torch import nn
 
 from ..runs import atomic_save
 
-VERSION = 5  # bump when the architecture or training changes: invalidates every cache
+VERSION = 6  # bump when the architecture or training changes: invalidates every cache
 MLP_SIDE = 32  # the MLP predictor (images that are not 64 x 64) reads at most 32 x 32 pixels
 
 
@@ -49,6 +49,25 @@ class ConvBody(nn.Module):
         return torch.cat([self.where(h), self.what(h)], 1)            # (B, 256)
 
 
+class Standardize(nn.Module):
+    """x (B, *shape) -> (x - mean) / max(sd, floor) per element; mean and sd are buffers set by ``fit``."""
+
+    def __init__(self, shape: tuple[int, ...], floor: float = 0.02):
+        super().__init__()
+        self.floor = floor
+        self.register_buffer("mean", torch.zeros(shape))
+        self.register_buffer("sd", torch.ones(shape))
+
+    @torch.no_grad()
+    def fit(self, x: torch.Tensor) -> None:
+        """x (N, *shape): what the layer sees on the training data."""
+        self.mean.copy_(x.mean(0))
+        self.sd.copy_(x.std(0).clamp_min(self.floor))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.sd
+
+
 class FactorPredictor(nn.Module):
     """x (B, C, H, W) -> logits (B, sum_k size_k): a small conv net (ConvBody) for 64x64 images, else an MLP (on the
     image averaged down to at most 32 x 32)."""
@@ -61,9 +80,12 @@ class FactorPredictor(nn.Module):
             self.body = ConvBody(channels)
         else:
             # larger images are averaged down to at most MLP_SIDE x MLP_SIDE first: at 96 x 96 (Pendulum, Flow)
-            # the first layer would hold 7.1M weights, and its Adam updates took ~40 % of a report's time
+            # the first layer would hold 7.1M weights, and its Adam updates took ~40 % of a report's time.
+            # Averaging thins a 2-pixel stroke's contrast (Flow's walls, jet and ball: per-pixel sd 0.01 against a
+            # mean of 0.89), and the MLP then learnt nothing (Flow: chance accuracy, loss flat over 1,200 steps);
+            # so averaged images are standardised per pixel (Standardize, fitted on the training data first).
             side = (min(height, MLP_SIDE), min(width, MLP_SIDE))
-            pool = [nn.AdaptiveAvgPool2d(side)] if side != (height, width) else []
+            pool = [nn.AdaptiveAvgPool2d(side), Standardize((channels,) + side)] if side != (height, width) else []
             self.body = nn.Sequential(*pool, nn.Flatten(), nn.Linear(channels * math.prod(side), 256), nn.ReLU(),
                                       nn.Linear(256, 256), nn.ReLU())
         self.head = nn.Linear(256, sum(self.factor_sizes))
@@ -116,6 +138,9 @@ def train_factor_predictor(dataset, *, steps: int = 1200, batch: int = 32, lr: f
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = FactorPredictor(dataset.observation_shape, dataset.factor_sizes).to(device)
+    if isinstance(model.body, nn.Sequential) and isinstance(model.body[1], Standardize):
+        images, _ = dataset.sample(512, np.random.default_rng(seed + 2))                     # (512, C, H, W)
+        model.body[1].fit(model.body[0](torch.from_numpy(images).to(device)))
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
     for step in range(steps):
