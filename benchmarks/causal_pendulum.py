@@ -35,7 +35,7 @@ from disentanglement.data import Split, open_dataset
 from disentanglement.evaluate import concept_scores, mean_encoder
 from disentanglement import viz
 from disentanglement.runs import Run, load_trained
-from disentanglement.viz.intervention import concept_sweeps, consistency, effects, noise_floor, renderer_do_read
+from disentanglement.viz.intervention import consistency, renderer_effects
 
 # MIC / TIC in % (means; the table gives ± standard errors), Yang et al. 2021's MIC / TIC table, read from its image
 # as reproduced in a course review (DSAILatKAIST/awesome-reviews-kaist, commit d857bbb,
@@ -98,9 +98,7 @@ def check_readouts(name: str, anchors: int = 64, steps: int = 7) -> None:
     factors = Split(dataset, "test").sample_factors(anchors, np.random.default_rng(0))
     values = np.asarray(dataset.concepts(factors), dtype=np.float64)
     with torch.no_grad():
-        truth = effects(renderer_do_read(dataset, values, readout.readout), concept_sweeps(values, steps))
-    floor = noise_floor(truth, dataset.adjacency)
-    net = np.maximum(truth - floor[None], 0.0)
+        _, net, floor = renderer_effects(dataset, values, readout.readout, steps)
     print("floor (share of each concept's range):", floor)
     print("renderer's effect matrix net of the floor, do(row) -> concept read (column):", *dataset.concept_names)
     print(net)

@@ -94,6 +94,14 @@ class FactorPredictor(nn.Module):
         return self.head(self.body(x))                                # (B, sum_k size_k)
 
     @torch.no_grad()
+    def fit_inputs(self, x: torch.Tensor) -> None:
+        """Fit the body's Standardize layer (if any) on training images x (N, C, H, W)."""
+        for layer in self.body.children():
+            if isinstance(layer, Standardize):
+                return layer.fit(x)
+            x = layer(x)
+
+    @torch.no_grad()
     def readout(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, C, H, W) -> (B, K) expected class of each factor, scaled to [0, 1]."""
         out = []
@@ -138,9 +146,9 @@ def train_factor_predictor(dataset, *, steps: int = 1200, batch: int = 32, lr: f
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = FactorPredictor(dataset.observation_shape, dataset.factor_sizes).to(device)
-    if isinstance(model.body, nn.Sequential) and isinstance(model.body[1], Standardize):
+    if any(isinstance(layer, Standardize) for layer in model.body.children()):
         images, _ = dataset.sample(512, np.random.default_rng(seed + 2))                     # (512, C, H, W)
-        model.body[1].fit(model.body[0](torch.from_numpy(images).to(device)))
+        model.fit_inputs(torch.from_numpy(images).to(device))
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
     for step in range(steps):

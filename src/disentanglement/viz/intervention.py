@@ -81,6 +81,15 @@ def renderer_do_read(dataset, anchors: np.ndarray,
     return do_read
 
 
+def renderer_effects(dataset, values: np.ndarray, readout: Callable[[torch.Tensor], torch.Tensor], steps: int):
+    """The renderer under the true SCM around anchor concept values (N, C): (its sweeps, E (C, C) net of the
+    readout's floor, the floor (C,)) — what a perfect model would show, and the readout's noise."""
+    sweeps = concept_sweeps(values, steps)
+    truth = effects(renderer_do_read(dataset, values, readout), sweeps)
+    floor = noise_floor(truth, dataset.adjacency)
+    return sweeps, np.maximum(truth - floor[None], 0.0), floor
+
+
 def concept_sweeps(values: np.ndarray, steps: int) -> list[np.ndarray]:
     """(N, C) -> per concept linspace(5th, 95th percentile, steps)."""
     lo, hi = np.percentile(values, 5, axis=0), np.percentile(values, 95, axis=0)
@@ -119,9 +128,7 @@ def model_intervention_effects(model, dataset, readout: Callable[[torch.Tensor],
     axes = intervention_axes(model, images.to(device), whole.concept_names)
     # the renderer under the true SCM: the readout's floor, and what a perfect model would show
     values = np.asarray(whole.concepts(factors), dtype=np.float64)                       # (N, C)
-    true_sweeps = concept_sweeps(values, steps)
-    truth = effects(renderer_do_read(whole, values, readout), true_sweeps)
-    floor = noise_floor(truth, whole.adjacency)
+    true_sweeps, true_net, floor = renderer_effects(whole, values, readout, steps)
     # the model: do() on its concept blocks, swept over each block's range of mean codes on the anchors
     points = model.anchors(images.to(device))
     codes = model.representation(images.to(device)).double().cpu().numpy()               # (N, D)
@@ -134,7 +141,7 @@ def model_intervention_effects(model, dataset, readout: Callable[[torch.Tensor],
         return readout(decoded.float().cpu()).cpu().numpy()
 
     raw = effects(do_read, sweeps)
-    net, true_net = np.maximum(raw - floor[None], 0.0), np.maximum(truth - floor[None], 0.0)
+    net = np.maximum(raw - floor[None], 0.0)
     own = np.minimum(np.diag(net) / np.maximum(np.diag(true_net), 1e-12), 1.0)                # (C,)
     return {"intervention.consistency": consistency(net, whole.adjacency), "intervention.own": float(own.mean()),
             "intervention.effect": net, "raw": raw, "truth": true_net, "floor": floor,
